@@ -1,0 +1,134 @@
+package metrics
+
+import (
+	"math"
+	"math/rand"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestShardsMergeExactly(t *testing.T) {
+	r := NewRegistry()
+	start := time.Unix(1000, 0)
+	r.Start(start, 0)
+	m := r.Builtin.HTTPReqDuration
+	tags := r.Intern(Tag{"name", "a"})
+	var wg sync.WaitGroup
+	var all []float64
+	var mu sync.Mutex
+	for vu := 0; vu < 16; vu++ {
+		wg.Add(1)
+		go func(vu int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(vu)))
+			sh := r.Shard(vu)
+			var mine []float64
+			for i := 0; i < 2000; i++ {
+				v := rng.ExpFloat64() * 20
+				sh.Add(m, tags, v)
+				mine = append(mine, v)
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}(vu)
+	}
+	wg.Wait()
+	r.Tick(start.Add(1500 * time.Millisecond))
+	tot := r.Total(m)
+	if tot.Count != int64(len(all)) {
+		t.Fatalf("count %d, want %d", tot.Count, len(all))
+	}
+	sort.Float64s(all)
+	for _, p := range []float64{50, 90, 99, 99.9} {
+		exact := all[int(math.Ceil(p/100*float64(len(all))))-1]
+		got := tot.Percentile(p)
+		if math.Abs(got-exact)/exact > 0.01 {
+			t.Errorf("p(%v) = %v, exact %v: more than 1%% off", p, got, exact)
+		}
+	}
+	if tot.Max != all[len(all)-1] || tot.Min != all[0] {
+		t.Errorf("min/max %v/%v, want %v/%v", tot.Min, tot.Max, all[0], all[len(all)-1])
+	}
+}
+
+func TestTickPointsAndWarmup(t *testing.T) {
+	r := NewRegistry()
+	start := time.Unix(1000, 0)
+	r.Start(start, 2*time.Second)
+	m := r.Builtin.HTTPReqs
+	sh := r.Shard(0)
+	for sec := 0; sec < 5; sec++ {
+		for i := 0; i <= sec; i++ {
+			sh.Add(m, nil, 1)
+		}
+		r.Tick(start.Add(time.Duration(sec)*time.Second + 500*time.Millisecond))
+	}
+	s := r.Series()[0]
+	if len(s.Points) != 5 {
+		t.Fatalf("%d points, want 5", len(s.Points))
+	}
+	for i, p := range s.Points {
+		if p.Second != i || p.Sum != float64(i+1) || p.Warmup != (i < 2) {
+			t.Errorf("point %d = %+v", i, p)
+		}
+	}
+	if s.Total.Sum != 3+4+5 || s.Warmup.Sum != 1+2 {
+		t.Errorf("total %v warmup %v, want 12 and 3", s.Total.Sum, s.Warmup.Sum)
+	}
+}
+
+func TestTwoTicksInOneSecondWidenThePoint(t *testing.T) {
+	r := NewRegistry()
+	start := time.Unix(1000, 0)
+	r.Start(start, 0)
+	m := r.Builtin.HTTPReqDuration
+	r.Shard(0).Add(m, nil, 10)
+	r.Tick(start.Add(100 * time.Millisecond))
+	r.Shard(1).Add(m, nil, 30)
+	r.Tick(start.Add(900 * time.Millisecond))
+	s := r.Series()[0]
+	if len(s.Points) != 1 || s.Points[0].Count != 2 || s.Points[0].Max != 30 || s.Points[0].Min != 10 {
+		t.Fatalf("points %+v", s.Points)
+	}
+}
+
+func TestIntern(t *testing.T) {
+	r := NewRegistry()
+	a := r.Intern(Tag{"b", "2"}, Tag{"a", "1"}, Tag{"c", ""})
+	b := r.Intern(Tag{"a", "1"}, Tag{"b", "2"})
+	if a != b || a.String() != "{a:1,b:2}" {
+		t.Fatalf("%p %p %s", a, b, a)
+	}
+}
+
+func BenchmarkShardAdd(b *testing.B) {
+	r := NewRegistry()
+	m := r.Builtin.HTTPReqDuration
+	tags := r.Intern(Tag{"name", "a"})
+	sh := r.Shard(0)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		sh.Add(m, tags, float64(i%1000))
+	}
+}
+
+func BenchmarkTick100Series(b *testing.B) {
+	r := NewRegistry()
+	start := time.Now()
+	for i := 0; i < 100; i++ {
+		tags := r.Intern(Tag{"name", string(rune('a' + i%26))}, Tag{"n", string(rune('A' + i/26))})
+		for s := 0; s < 8; s++ {
+			r.Shard(s).Add(r.Builtin.HTTPReqDuration, tags, float64(s+1))
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for s := 0; s < 8; s++ {
+			r.Shard(s).Add(r.Builtin.HTTPReqDuration, nil, 1)
+		}
+		r.Tick(start.Add(time.Duration(i) * time.Second))
+	}
+}
