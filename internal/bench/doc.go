@@ -1,0 +1,20 @@
+// Package bench runs benchmarks and compares them with statistics that can
+// be trusted: external commands timed as hyperfine times them, Go benchmarks
+// run through `go test -bench` and parsed with golang.org/x/perf/benchfmt,
+// saved baselines, and benchstat-grade comparison tables.
+//
+// The layers stack as in x/perf: stats (pure statistics) → Set (named
+// samples per unit, from any source) → Compare (tables of comparisons) →
+// renderers (text, CSV, JSON, Markdown, HTML). The runner and the go test
+// driver are the only parts with processes and clocks; everything they
+// produce is a plain value, so the rest is tested with tables and golden
+// files.
+//
+// Commands are run in interleaved rounds (A, B, A, B, …) rather than all of
+// A then all of B, so that slow drift of a shared machine (another build,
+// thermal throttling) spreads over both samples instead of biasing one;
+// the U test assumes exchangeable samples and drift breaks that.
+//
+// Note: hyperfine subtracts a measured shell start-up time from each run.
+// surge does not; use -N (no shell) when the shell's millisecond matters.
+package bench
