@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// growEvery is how often an arrival-rate scenario checks for a backlog and
+// starts more VUs.
+const growEvery = 5 * time.Millisecond
+
+// arrivals runs an open-model scenario: VUs claim arrival numbers, wait for
+// each one's due time and run it. A supervisor starts more VUs (up to
+// maxVUs) whenever arrivals are due that no VU has claimed.
+func (s *scenarioRun) arrivals(p Pacer, length time.Duration, maxVUs int) error {
+	end := s.start.Add(length)
+	var next, started atomic.Int64
+	var wg sync.WaitGroup
+	loop := func(sl *slot) {
+		defer wg.Done()
+		s.active.Add(1)
+		defer s.active.Add(-1)
+		if !s.startUser(sl) {
+			return
+		}
+		defer s.stopUser(sl)
+		for {
+			i := next.Add(1) - 1
+			d, ok := p.Due(i)
+			if !ok || d >= length {
+				return
+			}
+			due := s.start.Add(d)
+			if !s.sleepUntil(sl, due, s.r.ctx) {
+				return
+			}
+			now := time.Now()
+			if !now.Before(end) {
+				return // due in time but no VU was free before the end: dropped
+			}
+			started.Add(1)
+			sh := sl.st.Shard
+			sh.Lock()
+			sl.lag.Add(float64(now.Sub(due)) / float64(time.Millisecond))
+			sh.Unlock()
+			s.iterate(sl, due)
+		}
+	}
+	s.mu.Lock()
+	initial := append([]*slot(nil), s.slots...)
+	s.mu.Unlock()
+	for _, sl := range initial {
+		wg.Add(1)
+		go loop(sl)
+	}
+	var initErr error
+	tick := time.NewTicker(growEvery)
+	for now := time.Now(); now.Before(end) && s.r.ctx.Err() == nil; now = time.Now() {
+		backlog := p.Count(now.Sub(s.start)) - next.Load()
+		for ; backlog > 0 && s.created.Load() < int64(maxVUs); backlog-- {
+			sl, err := s.newSlot()
+			if err != nil {
+				initErr = err
+				s.r.abort(err.Error())
+				break
+			}
+			wg.Add(1)
+			go loop(sl)
+		}
+		select {
+		case <-tick.C:
+		case <-s.r.ctx.Done():
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+	dropped := p.Count(min(time.Since(s.start), length)) - started.Load()
+	if dropped > 0 {
+		s.r.dropped.Add(dropped)
+		s.r.reg.Set(s.r.reg.Builtin.Dropped, s.tags, float64(dropped))
+	}
+	return initErr
+}
