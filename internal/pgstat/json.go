@@ -76,7 +76,7 @@ func toJSON(p *Plan, n *Node) *jsonNode {
 		Loops: n.Loops, Processes: n.Procs, RowsRemoved: n.RowsRemoved(),
 		TotalCost: n.TotalCost, ExclusiveCost: round3(n.ExclusiveCost),
 		Buffers: toJSONBuffers(n.Buffers), ExclBuffers: toJSONBuffers(n.ExclusiveBuffers),
-		Conditions: n.Conditions,
+		Conditions:  n.Conditions,
 		HeapFetches: n.HeapFetches, Spill: spillText(n),
 	}
 	if p.Total > 0 {
