@@ -1,0 +1,121 @@
+package profile
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+)
+
+// buildGo compiles testdata/NAME/main.go into a temp dir.
+func buildGo(t *testing.T, name string, ldflags ...string) string {
+	t.Helper()
+	src, err := filepath.Abs(filepath.Join("testdata", name, "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), name)
+	args := []string{"build", "-o", out}
+	if len(ldflags) > 0 {
+		args = append(args, "-ldflags="+strings.Join(ldflags, " "))
+	}
+	cmd := exec.Command("go", append(args, src)...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, b)
+	}
+	return out
+}
+
+// buildC compiles testdata/NAME/prog.c with frame pointers.
+func buildC(t *testing.T, name string, extra ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("gcc is not installed (test.sh installs it)")
+		}
+		t.Skip("gcc is not installed")
+	}
+	out := filepath.Join(t.TempDir(), name)
+	args := append([]string{"-fno-omit-frame-pointer", "-O0", "-o", out, filepath.Join("testdata", name, "prog.c")}, extra...)
+	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc %s: %v\n%s", name, err, b)
+	}
+	return out
+}
+
+// startReady starts bin and waits until it prints "ready".
+func startReady(t *testing.T, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		ok := false
+		for sc.Scan() {
+			if strings.TrimSpace(sc.Text()) == "ready" && !ok {
+				ok = true
+				ready <- true
+			}
+		}
+		if !ok {
+			ready <- false
+		}
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("%s exited before printing ready", bin)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not print ready", bin)
+	}
+	return cmd
+}
+
+// recordPID profiles pid for d at rate Hz.
+func recordPID(t *testing.T, pid, rate int, d time.Duration) *profile.Profile {
+	t.Helper()
+	p, err := Record(context.Background(), Target{PID: pid}, Options{Rate: rate}, d)
+	if err != nil {
+		t.Fatalf("recording pid %d: %v", pid, err)
+	}
+	if err := p.CheckValid(); err != nil {
+		t.Fatalf("invalid profile: %v", err)
+	}
+	return p
+}
+
+// shareOf returns the fraction of samples whose leaf function is name.
+func shareOf(p *profile.Profile, name string) (float64, int64) {
+	var hit, all int64
+	for _, s := range p.Sample {
+		all += s.Value[0]
+		names := frameNames(s)
+		if len(names) > 0 && names[len(names)-1] == name {
+			hit += s.Value[0]
+		}
+	}
+	if all == 0 {
+		return 0, 0
+	}
+	return float64(hit) / float64(all), all
+}

@@ -1,0 +1,183 @@
+package profile
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// rawSample is one PERF_RECORD_SAMPLE: who was on the CPU and its user call
+// chain, leaf first. kernel is true when the sampled IP was in the kernel
+// (a system call or a fault), which the profile shows as a "[kernel]" frame.
+type rawSample struct {
+	pid, tid uint32
+	period   uint64
+	kernel   bool
+	stack    []uint64
+}
+
+// perfContextMax is PERF_CONTEXT_MAX (-4095) as an unsigned call-chain entry.
+const perfContextMax = ^uint64(0xffe)
+
+const sampleType = unix.PERF_SAMPLE_IP | unix.PERF_SAMPLE_TID | unix.PERF_SAMPLE_TIME |
+	unix.PERF_SAMPLE_PERIOD | unix.PERF_SAMPLE_CALLCHAIN
+
+// perfRing is one perf event (software cpu-clock on one thread) and its
+// mmap'ed ring buffer.
+type perfRing struct {
+	fd   int
+	mem  []byte
+	meta *unix.PerfEventMmapPage
+	data []byte
+	buf  []byte // scratch for records that wrap around the ring's end
+	lost uint64
+}
+
+// ErrNotPermitted is returned (wrapped) when the kernel refuses
+// perf_event_open; its message names the setting and the fix.
+var ErrNotPermitted = errors.New("not permitted")
+
+// permissionError explains a refused perf_event_open in one line, naming
+// kernel.perf_event_paranoid and the capabilities that lift it.
+func permissionError(pid int, err error) error {
+	paranoid := "unknown"
+	if b, rerr := os.ReadFile("/proc/sys/kernel/perf_event_paranoid"); rerr == nil {
+		paranoid = strings.TrimSpace(string(b))
+	}
+	return fmt.Errorf("perf_event_open on pid %d: %w (%v): kernel.perf_event_paranoid is %s; "+
+		"run as root, or grant CAP_PERFMON and CAP_SYS_PTRACE (setcap cap_perfmon,cap_sys_ptrace+ep surge), "+
+		"or lower it with 'sysctl kernel.perf_event_paranoid=1'", pid, ErrNotPermitted, err, paranoid)
+}
+
+// openPerfRing opens a cpu-clock sampling event on thread tid at rate Hz.
+// It asks for kernel samples first and falls back to user-only sampling,
+// which perf_event_paranoid=2 still allows to unprivileged users.
+func openPerfRing(tid, rate, pages int) (*perfRing, error) {
+	attr := unix.PerfEventAttr{
+		Type:        unix.PERF_TYPE_SOFTWARE,
+		Config:      unix.PERF_COUNT_SW_CPU_CLOCK,
+		Sample:      uint64(rate),
+		Sample_type: sampleType,
+		Bits:        unix.PerfBitFreq | unix.PerfBitExcludeCallchainKernel | unix.PerfBitExcludeHv,
+		Wakeup:      1,
+	}
+	attr.Size = uint32(unsafe.Sizeof(attr))
+	attr.Sample_max_stack = 0
+	fd, err := unix.PerfEventOpen(&attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err == unix.EACCES || err == unix.EPERM {
+		attr.Bits |= unix.PerfBitExcludeKernel
+		fd, err = unix.PerfEventOpen(&attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	}
+	if err != nil {
+		if err == unix.EACCES || err == unix.EPERM {
+			return nil, permissionError(tid, err)
+		}
+		return nil, fmt.Errorf("perf_event_open on thread %d: %w", tid, err)
+	}
+	r := &perfRing{fd: fd}
+	if err := r.mmap(pages); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *perfRing) mmap(pages int) error {
+	ps := os.Getpagesize()
+	mem, err := unix.Mmap(r.fd, 0, (pages+1)*ps, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mapping perf ring buffer (%d pages): %w", pages, err)
+	}
+	r.mem = mem
+	r.meta = (*unix.PerfEventMmapPage)(unsafe.Pointer(&mem[0]))
+	off, size := r.meta.Data_offset, r.meta.Data_size
+	if off == 0 || size == 0 { // kernels before 4.1
+		off, size = uint64(ps), uint64(pages*ps)
+	}
+	r.data = mem[off : off+size]
+	return nil
+}
+
+// read hands every complete record in the ring to fn and frees the space.
+func (r *perfRing) read(fn func(rawSample)) {
+	head := atomic.LoadUint64(&r.meta.Data_head)
+	tail := r.meta.Data_tail
+	size := uint64(len(r.data))
+	for tail+8 <= head {
+		hdr := r.at(tail, 8)
+		typ := binary.LittleEndian.Uint32(hdr[0:4])
+		recSize := uint64(binary.LittleEndian.Uint16(hdr[6:8]))
+		if recSize < 8 || tail+recSize > head || recSize > size {
+			break
+		}
+		rec := r.at(tail, recSize)
+		switch typ {
+		case unix.PERF_RECORD_SAMPLE:
+			if s, ok := parseSample(rec[8:]); ok {
+				fn(s)
+			}
+		case unix.PERF_RECORD_LOST:
+			if len(rec) >= 24 {
+				r.lost += binary.LittleEndian.Uint64(rec[16:24])
+			}
+		}
+		tail += recSize
+	}
+	atomic.StoreUint64(&r.meta.Data_tail, tail)
+}
+
+// at returns n bytes at ring position pos, copying when they wrap.
+func (r *perfRing) at(pos, n uint64) []byte {
+	size := uint64(len(r.data))
+	start := pos % size
+	if start+n <= size {
+		return r.data[start : start+n]
+	}
+	if uint64(cap(r.buf)) < n {
+		r.buf = make([]byte, n)
+	}
+	b := r.buf[:n]
+	k := copy(b, r.data[start:])
+	copy(b[k:], r.data[:n-uint64(k)])
+	return b
+}
+
+// parseSample decodes a sample body laid out by sampleType:
+// ip, pid/tid, time, period, nr, ips[nr].
+func parseSample(b []byte) (rawSample, bool) {
+	if len(b) < 40 {
+		return rawSample{}, false
+	}
+	le := binary.LittleEndian
+	ip := le.Uint64(b[0:])
+	s := rawSample{pid: le.Uint32(b[8:]), tid: le.Uint32(b[12:]), period: le.Uint64(b[24:])}
+	s.kernel = ip >= 1<<63
+	nr := le.Uint64(b[32:])
+	b = b[40:]
+	if uint64(len(b)) < nr*8 {
+		return rawSample{}, false
+	}
+	s.stack = make([]uint64, 0, nr)
+	for i := uint64(0); i < nr; i++ {
+		pc := le.Uint64(b[i*8:])
+		if pc >= perfContextMax { // PERF_CONTEXT_USER and friends
+			continue
+		}
+		s.stack = append(s.stack, pc)
+	}
+	return s, true
+}
+
+func (r *perfRing) close() {
+	if r.mem != nil {
+		unix.Munmap(r.mem)
+		r.mem = nil
+	}
+	unix.Close(r.fd)
+}

@@ -1,0 +1,117 @@
+package profile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRecordGoProgramAttributesHotFunction(t *testing.T) {
+	bin := buildGo(t, "hot")
+	cmd := startReady(t, bin, "30s")
+	p := recordPID(t, cmd.Process.Pid, 499, 1500*time.Millisecond)
+	share, n := shareOf(p, "main.hot")
+	t.Logf("main.hot: %.1f%% of %d samples", 100*share, n)
+	if n < 200 {
+		t.Fatalf("only %d samples in 1.5s at 499 Hz of a busy process", n)
+	}
+	if share < 0.80 {
+		var buf bytes.Buffer
+		WriteTop(&buf, p, 10)
+		t.Fatalf("main.hot has %.1f%% of samples, want >= 80%%\n%s", 100*share, buf.String())
+	}
+	// The per-line view puts the loop's multiply line first.
+	fls := Lines(p, regexp.MustCompile(`^main\.hot$`), 0)
+	if len(fls) != 1 || len(fls[0].Lines) == 0 {
+		t.Fatalf("Lines(main.hot) = %+v", fls)
+	}
+	src := readSource(fls[0].File)
+	first := fls[0].Lines[0].Line
+	if first < 1 || int(first) > len(src) || !strings.Contains(src[first-1], "x*6364136223846793005") &&
+		!strings.Contains(src[first-1], "x ^= x >> 29") {
+		t.Fatalf("hottest line %d of %s is %q, want a line of the loop body", first, fls[0].File, src[max(first-1, 0)])
+	}
+}
+
+func TestRecordCProgramNamesFunctions(t *testing.T) {
+	bin := buildC(t, "cprog")
+	cmd := startReady(t, bin, "30")
+	p := recordPID(t, cmd.Process.Pid, 499, time.Second)
+	share, n := shareOf(p, "c_leaf")
+	if share < 0.8 {
+		var buf bytes.Buffer
+		WriteTop(&buf, p, 10)
+		t.Fatalf("c_leaf has %.1f%% of %d samples, want >= 80%%\n%s", 100*share, n, buf.String())
+	}
+	var col bytes.Buffer
+	if err := WriteCollapsed(&col, p, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(col.String(), "main;c_middle;c_leaf") {
+		t.Fatalf("collapsed stacks lack main;c_middle;c_leaf:\n%s", firstLines(col.String(), 10))
+	}
+}
+
+func TestRecordExitedProcessKeepsSamples(t *testing.T) {
+	bin := buildGo(t, "hot")
+	cmd := startReady(t, bin, "700ms")
+	start := time.Now()
+	p, err := Record(context.Background(), Target{PID: cmd.Process.Pid}, Options{Rate: 499}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("Record ran %v after the process exited; it should stop", el)
+	}
+	share, n := shareOf(p, "main.hot")
+	if n < 50 || share < 0.5 {
+		t.Fatalf("profile of an exited process: %d samples, main.hot %.0f%%", n, 100*share)
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		t    Target
+		o    Options
+		want string
+	}{
+		{"no target", Target{}, Options{}, "needs a pid or a URL"},
+		{"both", Target{PID: 1, URL: "http://x"}, Options{}, "both a pid and a URL"},
+		{"no process", Target{PID: 1 << 30}, Options{}, "no process with pid"},
+		{"rate", Target{PID: 1}, Options{Rate: MaxRate + 1}, "above the maximum"},
+		{"bad url", Target{URL: "ftp://x"}, Options{}, "want http://host:port/debug/pprof"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Start(context.Background(), tc.t, tc.o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Start(%+v) = %v, want error containing %q", tc.t, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPermissionErrorNamesTheSetting(t *testing.T) {
+	err := permissionError(42, errors.New("permission denied"))
+	msg := err.Error()
+	for _, want := range []string{"kernel.perf_event_paranoid", "CAP_PERFMON", "sysctl"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+	if !errors.Is(err, ErrNotPermitted) || strings.Contains(msg, "\n") {
+		t.Errorf("want one line wrapping ErrNotPermitted, got %q", msg)
+	}
+}
+
+func firstLines(s string, n int) string {
+	l := strings.SplitN(s, "\n", n+1)
+	if len(l) > n {
+		l = l[:n]
+	}
+	return strings.Join(l, "\n")
+}
