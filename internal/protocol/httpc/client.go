@@ -1,0 +1,330 @@
+package httpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// Client sends requests for one virtual user. It is safe for concurrent
+// use: concurrent requests to one host each get their own HTTP/1.1
+// connection, or share the host's HTTP/2 connection.
+type Client struct {
+	cfg    Config
+	uaLine []byte // "User-Agent: …\r\n"
+	dialer net.Dialer
+	h2     *http2.Transport
+
+	jar        *cookiejar.Jar
+	hasCookies atomic.Bool // the jar has been given a cookie
+
+	mu    sync.Mutex
+	hosts map[string]*hostPool // by Target.key
+}
+
+// hostPool holds a host's idle HTTP/1.1 connections, or its HTTP/2
+// connection when the host speaks HTTP/2.
+type hostPool struct {
+	idle []*conn
+	h2   *http2.ClientConn
+}
+
+// New returns a Client for cfg (see Config for the defaults it applies).
+func New(cfg Config) *Client {
+	cfg = cfg.withDefaults()
+	c := &Client{
+		cfg:    cfg,
+		uaLine: []byte("User-Agent: " + cfg.UserAgent + "\r\n"),
+		dialer: net.Dialer{KeepAlive: defaultDialKeepAlive},
+		hosts:  make(map[string]*hostPool),
+		h2: &http2.Transport{
+			AllowHTTP:          true,
+			DisableCompression: !cfg.Gzip,
+		},
+	}
+	if cfg.Cookies {
+		c.jar, _ = cookiejar.New(nil) // New never fails without options
+	}
+	return c
+}
+
+// Jar returns the Client's cookie jar, nil when Config.Cookies is off.
+func (c *Client) Jar() http.CookieJar {
+	if c.jar == nil {
+		return nil
+	}
+	return c.jar
+}
+
+// SetCookies stores cookies for u in the Client's jar, as a response's
+// Set-Cookie would. It does nothing when Config.Cookies is off.
+func (c *Client) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	if c.jar == nil || len(cookies) == 0 {
+		return
+	}
+	c.jar.SetCookies(u, cookies)
+	c.hasCookies.Store(true)
+}
+
+// Do sends req and fills resp, following redirects up to
+// Config.MaxRedirects. A failed request is a normal outcome: resp.Err and
+// resp.ErrorCode describe it, and Do returns resp.Err. resp's buffers are
+// reused, so resp.Body is valid until the next Do with resp.
+func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
+	resp.reset()
+	resp.URL = req.URL
+	t, err := req.Prepare()
+	if err != nil {
+		return resp.fail(&Error{Code: CodeInvalidURL, Op: req.Method + " " + req.URL, Err: err}, false)
+	}
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = c.cfg.Timeout
+	}
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	for {
+		var tm Timings
+		err := c.roundTrip(ctx, t, deadline, timeout, resp, &tm)
+		tm.Duration = tm.Sending + tm.Waiting + tm.Receiving
+		resp.Timings.add(tm)
+		if err != nil {
+			return resp.fail(err, errors.Is(err, errBodyTooLarge))
+		}
+		if resp.setCookie && c.jar != nil {
+			c.SetCookies(t.URL, readSetCookies(resp.Header()))
+		}
+		if !isRedirect(resp.Status) || len(resp.location) == 0 || c.cfg.MaxRedirects == 0 {
+			break
+		}
+		if resp.Redirects >= c.cfg.MaxRedirects {
+			err := fmt.Errorf("stopped after %d redirects (MaxRedirects); last Location %q", resp.Redirects, resp.location)
+			return resp.fail(&Error{Code: CodeGeneric, Op: t.op, Err: err}, true)
+		}
+		if t, err = t.redirect(resp.Status, string(resp.location)); err != nil {
+			return resp.fail(&Error{Code: CodeGeneric, Op: req.Method + " " + resp.URL, Err: err}, true)
+		}
+		resp.Redirects++
+		resp.URL = t.rawURL
+	}
+	if resp.Status >= 400 && resp.Status < 600 {
+		resp.ErrorCode = 1000 + resp.Status
+	}
+	return nil
+}
+
+// fail records err in r. keepStatus keeps the status of a response that did
+// arrive (a body beyond the cap, a redirect limit); otherwise Status is 0.
+func (r *Response) fail(err error, keepStatus bool) error {
+	if !keepStatus {
+		r.Status = 0
+	}
+	r.Err = err
+	var e *Error
+	if errors.As(err, &e) {
+		r.ErrorCode = e.Code
+	} else {
+		r.ErrorCode = CodeGeneric
+	}
+	return err
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+func readSetCookies(h http.Header) []*http.Cookie {
+	return (&http.Response{Header: h}).Cookies()
+}
+
+// roundTrip performs one hop: it takes or dials a connection and exchanges
+// one request and response. A reused HTTP/1.1 connection that fails before
+// any response byte, or an HTTP/2 connection that can no longer take
+// requests, is replaced once.
+func (c *Client) roundTrip(ctx context.Context, t *Target, deadline time.Time, timeout time.Duration, resp *Response, tm *Timings) error {
+	for attempt := 0; ; attempt++ {
+		resp.resetHop()
+		*tm = Timings{}
+		t0 := time.Now()
+		cn, cc := c.getConn(t.key)
+		var err error
+		if cn == nil && cc == nil {
+			if cn, cc, err = c.dial(ctx, t, deadline, tm); err != nil {
+				return c.wrap(ctx, t, timeout, err)
+			}
+		} else {
+			tm.Blocked = time.Since(t0)
+		}
+		var retry bool
+		if cc != nil {
+			retry, err = c.roundTripH2(ctx, cc, t, deadline, resp, tm)
+		} else {
+			retry, err = c.roundTripH1(ctx, cn, t, deadline, resp, tm)
+		}
+		if err != nil && retry && attempt == 0 {
+			continue
+		}
+		if err != nil {
+			return c.wrap(ctx, t, timeout, err)
+		}
+		return nil
+	}
+}
+
+// roundTripH1 sends t over cn and puts cn back in the pool if it can serve
+// another request.
+func (c *Client) roundTripH1(ctx context.Context, cn *conn, t *Target, deadline time.Time, resp *Response, tm *Timings) (retry bool, err error) {
+	if !cn.watch(ctx) {
+		cn.close()
+		return true, errors.New("connection canceled")
+	}
+	if err := cn.nc.SetDeadline(deadline); err != nil {
+		cn.close()
+		return cn.reused, err
+	}
+	if err := ctx.Err(); err != nil {
+		cn.close()
+		return false, err
+	}
+	w0, r0 := cn.raw.nw, cn.raw.nr
+	reuse, started, err := c.exchange(cn, t, resp, tm)
+	resp.BytesSent += cn.raw.nw - w0
+	resp.BytesReceived += cn.raw.nr - r0
+	if err != nil {
+		cn.close()
+		return cn.reused && !started && retryable(err), err
+	}
+	if reuse && cn.br.Buffered() == 0 {
+		cn.reused = true
+		c.putConn(t.key, cn)
+	} else {
+		cn.close()
+	}
+	return false, nil
+}
+
+// retryable reports whether err looks like a server that closed an idle
+// keep-alive connection, rather than a slow or broken server.
+func retryable(err error) bool {
+	return !isTimeout(err) && !errors.Is(err, context.Canceled)
+}
+
+// wrap turns err into an *Error with its k6 code and a message that names
+// the request.
+func (c *Client) wrap(ctx context.Context, t *Target, timeout time.Duration, err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Op != "" {
+		return err
+	}
+	ph := phaseExchange
+	var pe *phaseError
+	if errors.As(err, &pe) {
+		ph, err = pe.phase, pe.err
+	}
+	code := classify(ph, err)
+	if e != nil {
+		code = e.Code
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w: %w", cerr, err)
+		if errors.Is(cerr, context.Canceled) {
+			code = CodeGeneric
+		}
+	} else if code == CodeTimeout {
+		err = fmt.Errorf("request timed out after %v: %w", timeout, err)
+	}
+	return &Error{Code: code, Op: t.op, Err: err}
+}
+
+// phaseError tags an error with the phase it happened in.
+type phaseError struct {
+	phase phase
+	err   error
+}
+
+func (e *phaseError) Error() string { return e.err.Error() }
+func (e *phaseError) Unwrap() error { return e.err }
+
+// getConn takes an idle connection for key, or the host's HTTP/2
+// connection; both nil means dial.
+func (c *Client) getConn(key string) (*conn, *http2.ClientConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hp := c.hosts[key]
+	if hp == nil {
+		return nil, nil
+	}
+	if hp.h2 != nil {
+		if hp.h2.CanTakeNewRequest() {
+			return nil, hp.h2
+		}
+		hp.h2 = nil
+	}
+	for n := len(hp.idle); n > 0; n = len(hp.idle) {
+		cn := hp.idle[n-1]
+		hp.idle[n-1] = nil
+		hp.idle = hp.idle[:n-1]
+		if !cn.canceled.Load() {
+			return cn, nil
+		}
+		cn.close()
+	}
+	return nil, nil
+}
+
+// putConn parks an idle connection, or closes it when the pool is full.
+func (c *Client) putConn(key string, cn *conn) {
+	c.mu.Lock()
+	hp := c.pool(key)
+	if len(hp.idle) >= c.cfg.MaxIdlePerHost {
+		c.mu.Unlock()
+		cn.close()
+		return
+	}
+	hp.idle = append(hp.idle, cn)
+	c.mu.Unlock()
+}
+
+// pool returns key's hostPool, creating it; c.mu must be held.
+func (c *Client) pool(key string) *hostPool {
+	hp := c.hosts[key]
+	if hp == nil {
+		hp = &hostPool{}
+		c.hosts[key] = hp
+	}
+	return hp
+}
+
+// CloseIdle closes the Client's idle connections, and HTTP/2 connections
+// with no request in flight. Call it when the VU stops.
+func (c *Client) CloseIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, hp := range c.hosts {
+		for i, cn := range hp.idle {
+			cn.close()
+			hp.idle[i] = nil
+		}
+		hp.idle = hp.idle[:0]
+		if hp.h2 != nil && hp.h2.State().StreamsActive == 0 {
+			_ = hp.h2.Close()
+			hp.h2 = nil
+		}
+	}
+}
