@@ -15,6 +15,8 @@
 // thermal throttling) spreads over both samples instead of biasing one;
 // the U test assumes exchangeable samples and drift breaks that.
 //
-// Note: hyperfine subtracts a measured shell start-up time from each run.
-// surge does not; use -N (no shell) when the shell's millisecond matters.
+// As hyperfine does, the shell's own start-up time (the median of timed
+// runs of `sh -c ''`) is subtracted from every run; with -N there is no
+// shell and nothing is subtracted, so the process start-up of the command
+// itself (about 1.5 ms on a small VM) stays in its time.
 package bench

@@ -38,6 +38,8 @@ func RangeParam(name, lo, hi, step string) (Param, error) {
 		if v > h+1e-9*s {
 			break
 		}
+		// Round away binary noise (0.1+0.2) before printing.
+		v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
 		p.Values = append(p.Values, strconv.FormatFloat(v, 'f', -1, 64))
 	}
 	return p, nil

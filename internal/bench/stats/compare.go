@@ -77,3 +77,28 @@ func RatioOf(num, den Description) Ratio {
 	rel := math.Hypot(num.Stddev/num.Mean, den.Stddev/den.Mean)
 	return Ratio{Value: r, Stddev: math.Abs(r) * rel}
 }
+
+// RobustSigma estimates the standard deviation from the median absolute
+// deviation (1.4826·MAD), which a few slow runs on a busy machine cannot
+// inflate the way they inflate the sample standard deviation.
+func RobustSigma(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	med := Quantile(Sorted(xs), 0.5)
+	dev := make([]float64, len(xs))
+	for i, x := range xs {
+		dev[i] = math.Abs(x - med)
+	}
+	return 1.4826 * Quantile(Sorted(dev), 0.5)
+}
+
+// MedianRatio returns median(num)/median(den) with the uncertainty
+// propagated from each sample's robust sigma. Medians keep the ratio of
+// two commands honest when stray slow runs hit both: means shift both by
+// the same absolute amount and pull the ratio towards 1.
+func MedianRatio(num, den []float64) Ratio {
+	n := Description{Mean: Quantile(Sorted(num), 0.5), Stddev: RobustSigma(num)}
+	d := Description{Mean: Quantile(Sorted(den), 0.5), Stddev: RobustSigma(den)}
+	return RatioOf(n, d)
+}

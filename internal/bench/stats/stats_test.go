@@ -255,3 +255,17 @@ func apply(xs []float64, f func(float64) float64) []float64 {
 	}
 	return out
 }
+
+func TestMedianRatio(t *testing.T) {
+	// Medians 20 and 40; MADs 1 and 2 → σ 1.4826 and 2.9652.
+	den := []float64{19, 20, 21, 20, 95}
+	num := []float64{38, 40, 42, 40, 190}
+	r := MedianRatio(num, den)
+	want := 2 * math.Hypot(1.4826/20, 2.9652/40)
+	if !near(r.Value, 2, 1e-12) || !near(r.Stddev, want, 1e-9) {
+		t.Errorf("MedianRatio = %+v, want 2 ± %v", r, want)
+	}
+	if s := RobustSigma([]float64{1, 2, 3, 4, 100}); !near(s, 1.4826, 1e-12) {
+		t.Errorf("RobustSigma = %v, want 1.4826", s)
+	}
+}
