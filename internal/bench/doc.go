@@ -16,7 +16,7 @@
 // the U test assumes exchangeable samples and drift breaks that.
 //
 // As hyperfine does, the shell's own start-up time (the median of timed
-// runs of `sh -c ''`) is subtracted from every run; with -N there is no
+// runs of `sh -c ”`) is subtracted from every run; with -N there is no
 // shell and nothing is subtracted, so the process start-up of the command
 // itself (about 1.5 ms on a small VM) stays in its time.
 package bench

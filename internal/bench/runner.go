@@ -181,7 +181,7 @@ type runner struct {
 // shellOverheadRuns is how many times the empty shell command is timed.
 const shellOverheadRuns = 30
 
-// shellOverhead measures the shell's start-up (`sh -c ''`), as hyperfine
+// shellOverhead measures the shell's start-up (`sh -c ”`), as hyperfine
 // does, so it can be subtracted: without it a 20 ms command in a 1.6 ms
 // shell looks 8% slower than it is and ratios shrink towards 1. The median
 // of several runs resists the odd slow start.
