@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // testDSN is the PostgreSQL that test.sh starts. Without it the test is
@@ -328,4 +327,3 @@ func TestSnapshotWithoutExtension(t *testing.T) {
 		}
 	}
 }
-
