@@ -212,6 +212,7 @@ func (c *Client) roundTripH1(ctx context.Context, cn *conn, t *Target, deadline 
 	}
 	if reuse && cn.br.Buffered() == 0 {
 		cn.reused = true
+		cn.idle()
 		c.putConn(t.key, cn)
 	} else {
 		cn.close()

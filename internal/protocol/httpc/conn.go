@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -35,9 +36,12 @@ type conn struct {
 	wbuf   []byte // the serialized request, reused
 	reused bool   // it has served a request before
 
+	mu       sync.Mutex // guards the fields below against the cancel callback
 	watched  context.Context
 	stop     func() bool
-	canceled atomic.Bool
+	gen      uint64      // registration generation
+	busy     bool        // serving a request
+	canceled atomic.Bool // a context canceled during a request: I/O is dead
 }
 
 func newConn(raw *countConn, nc net.Conn) *conn {
@@ -47,38 +51,54 @@ func newConn(raw *countConn, nc net.Conn) *conn {
 // longAgo is a deadline in the past: setting it aborts blocked I/O.
 var longAgo = time.Unix(1, 0)
 
-// watch makes cancellation of ctx abort the connection's I/O. The
-// registration is kept across requests made with the same context, so a VU
-// that passes its long-lived context pays for it once per connection. It
-// reports false when an earlier context already poisoned the connection.
+// watch makes cancellation of ctx abort the connection's I/O while it
+// serves a request. The registration is kept across requests made with the
+// same context, so a VU that passes its long-lived context pays for it once
+// per connection; a context canceled while the connection is idle, or
+// after another context replaced it, leaves the connection alone. It
+// reports false when a cancellation poisoned the connection.
 func (cn *conn) watch(ctx context.Context) bool {
-	if cn.canceled.Load() {
-		return false
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	cn.busy = true
+	if cn.watched != ctx {
+		if cn.stop != nil {
+			cn.stop()
+		}
+		cn.gen++
+		cn.watched, cn.stop = nil, nil
+		if ctx.Done() != nil {
+			gen := cn.gen
+			cn.watched = ctx
+			cn.stop = context.AfterFunc(ctx, func() { cn.cancel(gen) })
+		}
 	}
-	if cn.watched == ctx {
-		return true
-	}
-	if cn.stop != nil && !cn.stop() {
-		return false
-	}
-	cn.watched, cn.stop = nil, nil
-	if ctx.Done() == nil {
-		return true
-	}
-	cn.watched = ctx
-	cn.stop = context.AfterFunc(ctx, cn.cancel)
-	return true
+	return !cn.canceled.Load()
 }
 
-func (cn *conn) cancel() {
-	cn.canceled.Store(true)
-	_ = cn.nc.SetDeadline(longAgo)
+// idle marks the end of a request on cn.
+func (cn *conn) idle() {
+	cn.mu.Lock()
+	cn.busy = false
+	cn.mu.Unlock()
+}
+
+// cancel runs when the context of registration gen is canceled.
+func (cn *conn) cancel(gen uint64) {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.busy && cn.gen == gen {
+		cn.canceled.Store(true)
+		_ = cn.nc.SetDeadline(longAgo)
+	}
 }
 
 func (cn *conn) close() {
+	cn.mu.Lock()
 	if cn.stop != nil {
 		cn.stop()
 		cn.stop, cn.watched = nil, nil
 	}
+	cn.mu.Unlock()
 	_ = cn.nc.Close()
 }

@@ -136,4 +136,3 @@ func headerSize(h http.Header) int64 {
 	}
 	return n
 }
-
