@@ -74,26 +74,26 @@ func TestRequestHeadersAndBodyReachServer(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  Config
-		req  Request
+		req  *Request
 		want string
 	}{
-		{"get", Config{}, Request{URL: srv.URL + "/p?q=1"},
+		{"get", Config{}, &Request{URL: srv.URL + "/p?q=1"},
 			`GET /p?q=1 ua="surge" x=[] ct="" len=0 body=`},
-		{"post json", Config{UserAgent: "surge/test"}, Request{Method: "POST", URL: srv.URL + "/items",
+		{"post json", Config{UserAgent: "surge/test"}, &Request{Method: "POST", URL: srv.URL + "/items",
 			Header: http.Header{"Content-Type": {"application/json"}, "X-Test": {"a", "b"}}, Body: []byte(`{"a":1}`)},
 			`POST /items ua="surge/test" x=["a" "b"] ct="application/json" len=7 body={"a":1}`},
-		{"own user agent", Config{}, Request{URL: srv.URL, Header: http.Header{"User-Agent": {"mine"}}},
+		{"own user agent", Config{}, &Request{URL: srv.URL, Header: http.Header{"User-Agent": {"mine"}}},
 			`GET / ua="mine" x=[] ct="" len=0 body=`},
-		{"empty post", Config{}, Request{Method: "POST", URL: srv.URL},
+		{"empty post", Config{}, &Request{Method: "POST", URL: srv.URL},
 			`POST / ua="surge" x=[] ct="" len=0 body=`},
-		{"large body", Config{}, Request{Method: "PUT", URL: srv.URL, Body: []byte(bigBody)},
+		{"large body", Config{}, &Request{Method: "PUT", URL: srv.URL, Body: []byte(bigBody)},
 			fmt.Sprintf(`PUT / ua="surge" x=[] ct="" len=%d body=%s`, len(bigBody), bigBody)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := New(tt.cfg)
 			defer c.CloseIdle()
-			resp := do(t, c, &tt.req)
+			resp := do(t, c, tt.req)
 			if string(resp.Body) != tt.want {
 				t.Errorf("server saw\n%s\nwant\n%s", clip(resp.Body), clip([]byte(tt.want)))
 			}
