@@ -23,7 +23,7 @@ func Warnings(r CommandResult) []string {
 		w = append(w, "the first run was the slowest, far beyond the rest: caches? Try --warmup or a --prepare that clears them")
 	}
 	if len(o.Indices) > 0 {
-		w = append(w, fmt.Sprintf("%d statistical outliers in %d runs (modified z-score > %.1f): %d slow, %d fast; consider re-running on a quiet machine",
+		w = append(w, fmt.Sprintf("%d statistical outlier(s) in %d runs (modified z-score > %.1f): %d slow, %d fast; consider re-running on a quiet machine",
 			len(o.Indices), len(wall), stats.OutlierThreshold, o.High, o.Low))
 	}
 	if d := stats.Describe(wall); d.Count > 0 && d.Mean < 0.005 {
@@ -115,11 +115,11 @@ func WriteSummary(w io.Writer, rel []Relative) error {
 	}
 	fmt.Fprintf(w, "Summary\n  %s ran\n", quote(rel[0].Result.Command.Name))
 	for _, r := range rel[1:] {
-		verdict := "times faster than"
-		if !r.Cmp.Significant {
-			verdict = "~ no significant difference from"
+		if r.Cmp.Significant {
+			fmt.Fprintf(w, "    %6.2f ± %.2f times faster than %s  (%s)\n", r.Ratio.Value, r.Ratio.Stddev, quote(r.Result.Command.Name), r.Cmp.Test.String())
+		} else {
+			fmt.Fprintf(w, "    ~ no significant difference from %s  (%.2f ± %.2f, %s)\n", quote(r.Result.Command.Name), r.Ratio.Value, r.Ratio.Stddev, r.Cmp.Test.String())
 		}
-		fmt.Fprintf(w, "    %6.2f ± %.2f %s %s  (%s)\n", r.Ratio.Value, r.Ratio.Stddev, verdict, quote(r.Result.Command.Name), r.Cmp.Test.String())
 		for _, e := range r.Cmp.Test.Warnings {
 			fmt.Fprintf(w, "      Warning: %v\n", e)
 		}
