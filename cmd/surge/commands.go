@@ -83,10 +83,10 @@ func Main(ctx context.Context, stdout, stderr io.Writer, args []string) int {
 		return ExitUsage
 	}
 	err := c.run(ctx, stdout, stderr, args[1:])
-	return report(stderr, c.name, err)
+	return reportErr(stderr, c.name, err)
 }
 
-func report(stderr io.Writer, name string, err error) int {
+func reportErr(stderr io.Writer, name string, err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}

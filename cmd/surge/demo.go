@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/surgeload/surge"
+	"github.com/surgeload/surge/internal/demo"
+)
+
+func init() {
+	register(command{name: "demo", summary: "start the built-in demo API and load-test it (the one-command tour)", run: demoCmd})
+}
+
+func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := newFlagSet("demo")
+	serve := fs.String("serve", "", "only serve the demo API on this address (e.g. 127.0.0.1:8000) until interrupted")
+	vus := fs.Int("vus", 20, "peak virtual users")
+	fs.IntVar(vus, "u", 20, "shorthand for --vus")
+	dur := fs.Duration("duration", 10*time.Second, "test duration (ramp up a fifth, hold, ramp down a fifth)")
+	fs.DurationVar(dur, "d", 10*time.Second, "shorthand for --duration")
+	slow := fs.Duration("slow", 150*time.Millisecond, "how long /api/slow takes")
+	flaky := fs.Float64("flaky", 0.2, "share of /api/flaky requests that fail")
+	export := fs.String("summary-export", "", "write the k6-compatible JSON summary to this file")
+	var outs listFlag
+	fs.Var(&outs, "out", "stream results: json=FILE or csv=PREFIX (repeatable)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *vus <= 0 || *dur <= 0 {
+		return usageErrorf("--vus and --duration must be positive")
+	}
+	addr := *serve
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("starting the demo API: %w", err)
+	}
+	srv := &http.Server{Handler: demo.New(demo.Options{SlowDelay: *slow, FlakyShare: *flaky}).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	if *serve != "" {
+		fmt.Fprintf(stdout, "demo API on %s (POST /auth/login, GET|POST /api/items, GET /api/slow, GET /api/flaky, /debug/pprof/); Ctrl-C stops\n", base)
+		<-ctx.Done()
+		return nil
+	}
+	fmt.Fprintf(stdout, "surge demo: demo API on %s; %d users for %s (log in once, then list items 10:1 over creating, plus a slow and a flaky endpoint)\n", base, *vus, *dur)
+	t := demo.Test(base, *vus, *dur)
+	t.Output, t.SummaryExport, t.Out = stdout, *export, outs
+	res, err := surge.Run(ctx, t)
+	if err != nil {
+		return err
+	}
+	if !res.Passed() {
+		return &silentError{code: ExitThresholdsFailed}
+	}
+	return nil
+}
+

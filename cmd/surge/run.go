@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/protocol/httpc"
+	"github.com/surgeload/surge/internal/protocol/httpvu"
+	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/runner"
+	"github.com/surgeload/surge/internal/vu"
+)
+
+func init() {
+	register(command{name: "run", summary: "run a load test from flags (--url) or a script", run: runCmd})
+}
+
+// ExitInterruptedRun is k6's code for a run stopped from outside.
+const ExitInterruptedRun = 105
+
+// runFlags are the flags of surge run (and of surge demo's test).
+type runFlags struct {
+	url, method, body, bodyFile, name string
+	headers                           listFlag
+	vus, iterations, maxVUs, preVUs   int
+	duration, warmup, timeUnit        time.Duration
+	timeout, gracefulStop             time.Duration
+	rate                              float64
+	stages, thresholds, outs, tags    listFlag
+	summaryExport, trendStats         string
+	insecure, keepBodies, h2c, noH2   bool
+	quiet, noSummary, noColor         bool
+	config                            string
+}
+
+func (f *runFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.url, "url", "", "URL to load-test without a script")
+	fs.StringVar(&f.method, "method", "GET", "HTTP method for --url")
+	fs.StringVar(&f.method, "X", "GET", "shorthand for --method")
+	fs.Var(&f.headers, "header", "request header 'Name: value' for --url (repeatable)")
+	fs.Var(&f.headers, "H", "shorthand for --header")
+	fs.StringVar(&f.body, "body", "", "request body for --url")
+	fs.StringVar(&f.bodyFile, "body-file", "", "read the request body for --url from a file")
+	fs.StringVar(&f.name, "name", "", "name that groups the requests in results (default: the URL)")
+	fs.IntVar(&f.vus, "vus", 0, "virtual users (default 1)")
+	fs.IntVar(&f.vus, "u", 0, "shorthand for --vus")
+	fs.DurationVar(&f.duration, "duration", 0, "test duration, e.g. 30s, 5m")
+	fs.DurationVar(&f.duration, "d", 0, "shorthand for --duration")
+	fs.IntVar(&f.iterations, "iterations", 0, "total iterations shared by the VUs")
+	fs.IntVar(&f.iterations, "i", 0, "shorthand for --iterations")
+	fs.Var(&f.stages, "stage", "ramp stage DURATION:TARGET, e.g. 30s:20 (repeatable); with --rate the targets are rates")
+	fs.Float64Var(&f.rate, "rate", 0, "open model: start this many iterations per --time-unit (constant-arrival-rate)")
+	fs.DurationVar(&f.timeUnit, "time-unit", time.Second, "time unit of --rate")
+	fs.IntVar(&f.maxVUs, "max-vus", 0, "most VUs an arrival-rate test may start (default max(2×rate, 100), at most 20000)")
+	fs.IntVar(&f.preVUs, "pre-allocated-vus", 0, "VUs created before an arrival-rate test starts (default min(rate, 100))")
+	fs.DurationVar(&f.gracefulStop, "graceful-stop", 30*time.Second, "time running iterations get to finish at the end")
+	fs.Var(&f.thresholds, "threshold", "pass/fail criterion 'METRIC: EXPR', e.g. 'http_req_duration: p(95)<500' (repeatable)")
+	fs.StringVar(&f.summaryExport, "summary-export", "", "write the end summary as k6-compatible JSON to this file")
+	fs.Var(&f.outs, "out", "stream results: json=FILE (NDJSON per second) or csv=PREFIX (Locust CSV) (repeatable)")
+	fs.StringVar(&f.trendStats, "summary-trend-stats", "", "trend statistics in the summary, e.g. avg,med,p(95),p(99.9) (default avg,min,med,max,p(90),p(95),p(99))")
+	fs.DurationVar(&f.warmup, "warmup", 0, "keep the first part of the test out of the results, e.g. 10s")
+	fs.Var(&f.tags, "tag", "NAME=VALUE tag on every sample (repeatable)")
+	fs.BoolVar(&f.insecure, "insecure-skip-tls-verify", false, "do not verify TLS certificates")
+	fs.BoolVar(&f.keepBodies, "keep-response-bodies", false, "keep response bodies in quick mode (they are read and discarded by default)")
+	fs.DurationVar(&f.timeout, "timeout", httpc.DefaultTimeout, "request timeout")
+	fs.BoolVar(&f.h2c, "h2c", false, "speak HTTP/2 without TLS (prior knowledge) to http:// URLs")
+	fs.BoolVar(&f.noH2, "no-http2", false, "do not offer HTTP/2 over TLS")
+	fs.BoolVar(&f.quiet, "quiet", false, "no live status line")
+	fs.BoolVar(&f.quiet, "q", false, "shorthand for --quiet")
+	fs.BoolVar(&f.noSummary, "no-summary", false, "do not print the end summary")
+	fs.BoolVar(&f.noColor, "no-color", false, "no colors (also NO_COLOR)")
+	fs.StringVar(&f.config, "config", "", "read flag defaults from a YAML file (keys are long flag names)")
+}
+
+func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	var f runFlags
+	fs := newFlagSet("run")
+	f.define(fs)
+	if err := applyDefaults(fs, args, os.Getenv); err != nil {
+		return err
+	}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("scripts are not supported by this build yet (got %q); use --url for a quick test", fs.Arg(0))
+	}
+	if f.url == "" {
+		return usageErrorf("nothing to run: give --url URL (or a script)")
+	}
+	cfg, err := f.quickConfig()
+	if err != nil {
+		return err
+	}
+	return execute(ctx, stdout, stderr, &f, cfg)
+}
+
+// execute runs cfg with the output flags of f and maps the outcome to an
+// exit code.
+func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg runner.Config) error {
+	ths, err := parseThresholds(f.thresholds)
+	if err != nil {
+		return err
+	}
+	cfg.Thresholds = append(cfg.Thresholds, ths...)
+	if err := checkThresholdMetrics(cfg.Thresholds); err != nil {
+		return err
+	}
+	if f.trendStats != "" {
+		for _, st := range strings.Split(f.trendStats, ",") {
+			st = strings.TrimSpace(st)
+			if !report.ValidTrendStat(st) {
+				return usageErrorf("--summary-trend-stats: unknown statistic %q (use avg, min, med, max, count, p(N))", st)
+			}
+			cfg.TrendStats = append(cfg.TrendStats, st)
+		}
+	}
+	tags, err := parseTags(f.tags)
+	if err != nil {
+		return err
+	}
+	cfg.Tags, cfg.Warmup, cfg.Outs = tags, f.warmup, f.outs
+	cfg.SummaryExport, cfg.NoSummary = f.summaryExport, f.noSummary
+	cfg.Stdout, cfg.Status = stdout, stderr
+	tty := isTerminal(stderr)
+	cfg.Progress = tty && !f.quiet
+	cfg.Color = isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == ""
+	_, res, err := runner.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	switch {
+	case res.Failed():
+		return &silentError{code: ExitThresholdsFailed}
+	case res.Interrupted:
+		return &silentError{code: ExitInterruptedRun}
+	}
+	return nil
+}
+
+func parseThresholds(list []string) ([]*metrics.Threshold, error) {
+	var out []*metrics.Threshold
+	for _, s := range list {
+		t, err := metrics.ParseThresholdFlag(s)
+		if err != nil {
+			return nil, usageErrorf("--threshold: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// checkThresholdMetrics rejects thresholds on unknown built-in metrics
+// before the run, with the aggregation checked against the metric's type.
+func checkThresholdMetrics(ths []*metrics.Threshold) error {
+	reg := metrics.NewRegistry()
+	for _, t := range ths {
+		m := reg.Get(t.Metric)
+		if m == nil {
+			continue // a custom metric from a script; checked at the end
+		}
+		if err := t.Check(m); err != nil {
+			return usageErrorf("--threshold: %w", err)
+		}
+	}
+	return nil
+}
+
+func parseTags(list []string) (map[string]string, error) {
+	tags := map[string]string{}
+	for _, s := range list {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return nil, usageErrorf("--tag %q: want NAME=VALUE", s)
+		}
+		tags[k] = v
+	}
+	return tags, nil
+}
+
+// parseStage parses "30s:20" into a stage.
+func parseStage(s string) (engine.Stage, error) {
+	d, t, ok := strings.Cut(s, ":")
+	if !ok {
+		return engine.Stage{}, usageErrorf("--stage %q: want DURATION:TARGET, e.g. 30s:20", s)
+	}
+	dur, err := time.ParseDuration(strings.TrimSpace(d))
+	if err != nil || dur < 0 {
+		return engine.Stage{}, usageErrorf("--stage %q: bad duration %q (e.g. 30s, 1m)", s, d)
+	}
+	target, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || target < 0 {
+		return engine.Stage{}, usageErrorf("--stage %q: bad target %q", s, t)
+	}
+	return engine.Stage{Duration: dur, Target: target}, nil
+}
+
+// executor picks the executor the flags describe, as k6 does for its
+// shortcut options.
+func (f *runFlags) executor() (engine.Executor, error) {
+	var stages []engine.Stage
+	for _, s := range f.stages {
+		st, err := parseStage(s)
+		if err != nil {
+			return nil, err
+		}
+		stages = append(stages, st)
+	}
+	vus := max(f.vus, 1)
+	switch {
+	case f.rate > 0 || (len(stages) > 0 && f.maxVUs > 0 && f.rate > 0):
+		if f.duration <= 0 && len(stages) == 0 {
+			return nil, usageErrorf("--rate needs --duration (or --stage): an arrival rate has no natural end")
+		}
+		pre := f.preVUs
+		if pre <= 0 {
+			pre = int(min(max(f.rate, 1), 100))
+		}
+		maxVUs := f.maxVUs
+		if maxVUs <= 0 {
+			maxVUs = int(min(max(2*f.rate, 100), 20000))
+		}
+		if len(stages) > 0 {
+			return engine.RampingArrivalRate{StartRate: f.rate, TimeUnit: f.timeUnit, Stages: stages, PreAllocatedVUs: pre, MaxVUs: maxVUs}, nil
+		}
+		return engine.ConstantArrivalRate{Rate: f.rate, TimeUnit: f.timeUnit, Duration: f.duration, PreAllocatedVUs: pre, MaxVUs: maxVUs}, nil
+	case f.rate < 0:
+		return nil, usageErrorf("--rate must be positive")
+	case len(stages) > 0:
+		return engine.RampingVUs{StartVUs: f.vus, Stages: stages, GracefulRampDown: f.gracefulStop}, nil
+	case f.iterations > 0:
+		return engine.SharedIterations{VUs: vus, Iterations: f.iterations, MaxDuration: f.duration}, nil
+	case f.duration > 0:
+		return engine.ConstantVUs{VUs: vus, Duration: f.duration}, nil
+	case f.vus < 0 || f.iterations < 0 || f.duration < 0:
+		return nil, usageErrorf("--vus, --iterations and --duration must not be negative")
+	}
+	return engine.SharedIterations{VUs: vus, Iterations: vus}, nil // k6's default: one iteration per VU
+}
+
+// httpConfig is the client configuration the flags describe.
+func (f *runFlags) httpConfig() httpc.Config {
+	cfg := httpc.DefaultConfig()
+	cfg.Timeout = f.timeout
+	cfg.H2C, cfg.DisableHTTP2 = f.h2c, f.noH2
+	if f.insecure {
+		cfg.TLS = &tls.Config{InsecureSkipVerify: true}
+	}
+	return cfg
+}
+
+// quickConfig builds the test of surge run --url.
+func (f *runFlags) quickConfig() (runner.Config, error) {
+	exec, err := f.executor()
+	if err != nil {
+		return runner.Config{}, err
+	}
+	body := []byte(f.body)
+	if f.bodyFile != "" {
+		if body, err = os.ReadFile(f.bodyFile); err != nil {
+			return runner.Config{}, usageErrorf("--body-file: %w", err)
+		}
+	}
+	hdr := http.Header{}
+	for _, h := range f.headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return runner.Config{}, usageErrorf("--header %q: want 'Name: value'", h)
+		}
+		hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	req := &httpc.Request{Method: strings.ToUpper(f.method), URL: f.url, Header: hdr, Body: body}
+	if _, err := req.Prepare(); err != nil {
+		return runner.Config{}, usageErrorf("--url: %w", err)
+	}
+	hc := f.httpConfig()
+	hc.DiscardBody = !f.keepBodies
+	name := f.name
+	if name == "" {
+		name = f.url
+	}
+	sc := &engine.Scenario{Name: "default", Executor: exec, GracefulStop: f.gracefulStop,
+		NewVU: func(st *vu.State) (engine.VU, error) { return httpvu.NewFixedVU(st, hc, req, name), nil }}
+	return runner.Config{Scenarios: []*engine.Scenario{sc}}, nil
+}

@@ -1,0 +1,150 @@
+// Package runner runs one load test end to end: the engine, the outputs
+// that stream while it runs, the live status line, and at the end the
+// summary, the summary export and the output files. The CLI and the public
+// Go API both call it, so a test written in Go and one run from flags
+// produce the same results and files.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/output"
+	"github.com/surgeload/surge/internal/report"
+)
+
+// Config is one load test and where its results go.
+type Config struct {
+	Registry      *metrics.Registry // nil: a new one
+	Scenarios     []*engine.Scenario
+	Thresholds    []*metrics.Threshold
+	Warmup        time.Duration
+	Tags          map[string]string
+	TrendStats    []string
+	Outs          []string // --out values: json=FILE, csv=PREFIX
+	SummaryExport string   // k6-compatible JSON summary file
+	NoSummary     bool     // print no end summary
+	Color         bool
+	Progress      bool      // a live status line on Status (a terminal)
+	Stdout        io.Writer // the summary
+	Status        io.Writer // the live status line (stderr)
+	// OnTick is called after each registry tick (dashboards, exporters).
+	OnTick func(reg *metrics.Registry, now time.Time)
+}
+
+// Run executes the test and writes every result. The summary is returned
+// even when writing an output failed, and that error is returned with it.
+func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, error) {
+	reg := cfg.Registry
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+	outs := make([]output.Output, 0, len(cfg.Outs))
+	for _, spec := range cfg.Outs {
+		o, err := output.Parse(spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		outs = append(outs, o)
+	}
+	var total time.Duration
+	for _, sc := range cfg.Scenarios {
+		total = max(total, sc.StartTime+sc.Executor.Length())
+	}
+	prog := &progress{w: cfg.Status, on: cfg.Progress && cfg.Status != nil, total: total}
+	var outErr error
+	res, err := engine.Run(ctx, engine.Options{
+		Registry: reg, Scenarios: cfg.Scenarios, Thresholds: cfg.Thresholds,
+		Warmup: cfg.Warmup, Tags: cfg.Tags,
+		OnTick: func(now time.Time) {
+			for _, o := range outs {
+				if e := o.Tick(reg, now); e != nil && outErr == nil {
+					outErr = e
+				}
+			}
+			prog.tick(reg, now)
+			if cfg.OnTick != nil {
+				cfg.OnTick(reg, now)
+			}
+		},
+	})
+	prog.done()
+	if err != nil && res == nil {
+		return nil, nil, err
+	}
+	sum := report.Build(reg, res, cfg.TrendStats)
+	for _, o := range outs {
+		outErr = errors.Join(outErr, o.Close(sum))
+	}
+	if cfg.SummaryExport != "" {
+		outErr = errors.Join(outErr, writeFile(cfg.SummaryExport, sum.WriteK6JSON))
+	}
+	if !cfg.NoSummary && cfg.Stdout != nil {
+		outErr = errors.Join(outErr, sum.WriteText(cfg.Stdout, report.TextOptions{Color: cfg.Color}))
+	}
+	return sum, res, errors.Join(err, outErr)
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// progress draws one status line, redrawn in place on a terminal.
+type progress struct {
+	w     io.Writer
+	on    bool
+	total time.Duration
+	drawn bool
+}
+
+func (p *progress) tick(reg *metrics.Registry, now time.Time) {
+	if !p.on {
+		return
+	}
+	b := reg.Builtin
+	el := now.Sub(reg.StartTime()).Truncate(time.Second)
+	var rps, vus, p95, failed, reqs float64
+	for _, se := range reg.Series() {
+		if len(se.Points) == 0 {
+			continue
+		}
+		last := se.Points[len(se.Points)-1]
+		switch se.Metric {
+		case b.HTTPReqs:
+			rps += last.Sum
+		case b.VUs:
+			vus = last.Last
+		case b.HTTPReqDuration:
+			p95 = max(p95, last.P95)
+		case b.HTTPReqFailed:
+			failed += float64(last.Nonzero)
+			reqs += float64(last.Count)
+		}
+	}
+	errPct := 0.0
+	if reqs > 0 {
+		errPct = 100 * failed / reqs
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K  running %s/%s  VUs %.0f  %.0f req/s  p95 %.2fms  errors %.2f%%", el, p.total.Truncate(time.Second), vus, rps, p95, errPct)
+	p.drawn = true
+}
+
+func (p *progress) done() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
