@@ -63,4 +63,3 @@ func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	return nil
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -24,6 +25,15 @@ func init() {
 	register(command{name: "run", summary: "run a load test from flags (--url) or a script", run: runCmd})
 }
 
+// loadScript, when set (by script.go), turns a script into a test. f holds
+// the command-line flags, which override the script's options (k6's
+// precedence: defaults < script options < environment < flags).
+var loadScript func(ctx context.Context, path string, f *runFlags, stdout, stderr io.Writer) (runner.Config, error)
+
+// writeHTMLReport, when set (by report.go), writes the self-contained HTML
+// report of a finished run for --report FILE.html.
+var writeHTMLReport func(path string, sum *report.Summary, reg *metrics.Registry) error
+
 // ExitInterruptedRun is k6's code for a run stopped from outside.
 const ExitInterruptedRun = 105
 
@@ -36,7 +46,9 @@ type runFlags struct {
 	timeout, gracefulStop             time.Duration
 	rate                              float64
 	stages, thresholds, outs, tags    listFlag
-	summaryExport, trendStats         string
+	summaryExport, trendStats, report string
+	noExceptionExit                   bool
+	includeTags, excludeTags          listFlag
 	insecure, keepBodies, h2c, noH2   bool
 	quiet, noSummary, noColor         bool
 	config                            string
@@ -78,6 +90,10 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.quiet, "q", false, "shorthand for --quiet")
 	fs.BoolVar(&f.noSummary, "no-summary", false, "do not print the end summary")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colors (also NO_COLOR)")
+	fs.StringVar(&f.report, "report", "", "write a self-contained HTML report of the run to this file")
+	fs.BoolVar(&f.noExceptionExit, "no-exception-exit", false, "exit 0 even when iterations ended in exceptions (k6's behavior)")
+	fs.Var(&f.includeTags, "include-tag", "run only tasks with this tag (Locust's --tags; repeatable)")
+	fs.Var(&f.excludeTags, "exclude-tag", "skip tasks with this tag (Locust's --exclude-tags; repeatable)")
 	fs.StringVar(&f.config, "config", "", "read flag defaults from a YAML file (keys are long flag names)")
 }
 
@@ -92,7 +108,14 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageErrorf("scripts are not supported by this build yet (got %q); use --url for a quick test", fs.Arg(0))
+		if loadScript == nil {
+			return usageErrorf("scripts are not supported by this build yet (got %q); use --url for a quick test", fs.Arg(0))
+		}
+		cfg, err := loadScript(ctx, fs.Arg(0), &f, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		return execute(ctx, stdout, stderr, &f, cfg)
 	}
 	if f.url == "" {
 		return usageErrorf("nothing to run: give --url URL (or a script)")
@@ -134,13 +157,26 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	tty := isTerminal(stderr)
 	cfg.Progress = tty && !f.quiet
 	cfg.Color = isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == ""
-	_, res, err := runner.Run(ctx, cfg)
+	if cfg.Registry == nil {
+		cfg.Registry = metrics.NewRegistry()
+	}
+	sum, res, err := runner.Run(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if f.report != "" {
+		if writeHTMLReport == nil {
+			return fmt.Errorf("--report: this build has no HTML report")
+		}
+		if err := writeHTMLReport(f.report, sum, cfg.Registry); err != nil {
+			return fmt.Errorf("writing report: %w", err)
+		}
 	}
 	switch {
 	case res.Failed():
 		return &silentError{code: ExitThresholdsFailed}
+	case res.Exceptions > 0 && !f.noExceptionExit:
+		return &silentError{code: ExitIterationErrors}
 	case res.Interrupted:
 		return &silentError{code: ExitInterruptedRun}
 	}
