@@ -35,7 +35,7 @@ type Client struct {
 // connection when the host speaks HTTP/2.
 type hostPool struct {
 	idle []*conn
-	h2   *http2.ClientConn
+	h2   *h2Conn
 }
 
 // New returns a Client for cfg (see Config for the defaults it applies).
@@ -264,7 +264,7 @@ func (e *phaseError) Unwrap() error { return e.err }
 
 // getConn takes an idle connection for key, or the host's HTTP/2
 // connection; both nil means dial.
-func (c *Client) getConn(key string) (*conn, *http2.ClientConn) {
+func (c *Client) getConn(key string) (*conn, *h2Conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hp := c.hosts[key]
@@ -272,7 +272,7 @@ func (c *Client) getConn(key string) (*conn, *http2.ClientConn) {
 		return nil, nil
 	}
 	if hp.h2 != nil {
-		if hp.h2.CanTakeNewRequest() {
+		if hp.h2.cc.CanTakeNewRequest() {
 			return nil, hp.h2
 		}
 		hp.h2 = nil
@@ -323,8 +323,8 @@ func (c *Client) CloseIdle() {
 			hp.idle[i] = nil
 		}
 		hp.idle = hp.idle[:0]
-		if hp.h2 != nil && hp.h2.State().StreamsActive == 0 {
-			_ = hp.h2.Close()
+		if hp.h2 != nil && hp.h2.cc.State().StreamsActive == 0 {
+			_ = hp.h2.cc.Close()
 			hp.h2 = nil
 		}
 	}

@@ -87,11 +87,10 @@ func classify(ph phase, err error) int {
 		}
 		return tlsCode(err)
 	}
-	var op *net.OpError
 	switch {
 	case isTimeout(err):
 		return CodeTimeout
-	case errors.As(err, &op) && op.Op == "remote error":
+	case anyError(err, isTLSAlert):
 		// A TLS alert after the handshake: under TLS 1.3 a server rejects
 		// a client certificate on the first read.
 		return CodeTLS
@@ -145,4 +144,34 @@ func h2Specific(base int, code uint32) int {
 		return base + 1 + int(code)
 	}
 	return base
+}
+
+func isTLSAlert(err error) bool {
+	op, ok := err.(*net.OpError)
+	return ok && op.Op == "remote error"
+}
+
+// anyError reports whether f holds for err or any error it wraps, following
+// every branch of a joined error (errors.As stops at the first match of a
+// type, and a TLS alert may sit behind a write error).
+func anyError(err error, f func(error) bool) bool {
+	for err != nil {
+		if f(err) {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if anyError(e, f) {
+					return true
+				}
+			}
+			return false
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -13,7 +14,7 @@ import (
 // (Connecting), then TLS (TLSHandshaking). It returns an HTTP/2 connection
 // when ALPN picks h2 or Config.H2C asks for h2c, and parks it in the pool
 // for the host's next requests.
-func (c *Client) dial(ctx context.Context, t *Target, deadline time.Time, tm *Timings) (*conn, *http2.ClientConn, error) {
+func (c *Client) dial(ctx context.Context, t *Target, deadline time.Time, tm *Timings) (*conn, *h2Conn, error) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	t0 := time.Now()
@@ -81,19 +82,54 @@ func (c *Client) tlsConfig(host string) *tls.Config {
 }
 
 // newH2 starts an HTTP/2 client connection over nc and makes it the host's.
-func (c *Client) newH2(t *Target, nc net.Conn) (*conn, *http2.ClientConn, error) {
-	cc, err := c.h2.NewClientConn(nc)
+func (c *Client) newH2(t *Target, nc net.Conn) (*conn, *h2Conn, error) {
+	rc := &recordConn{Conn: nc}
+	cc, err := c.h2.NewClientConn(rc)
 	if err != nil {
 		_ = nc.Close()
 		return nil, nil, err
 	}
+	h := &h2Conn{cc: cc, nc: rc}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hp := c.pool(t.key)
-	if hp.h2 != nil && hp.h2.CanTakeNewRequest() {
+	if hp.h2 != nil && hp.h2.cc.CanTakeNewRequest() {
 		_ = cc.Close() // a concurrent request dialed first: share its connection
 		return nil, hp.h2, nil
 	}
-	hp.h2 = cc
-	return nil, cc, nil
+	hp.h2 = h
+	return nil, h, nil
+}
+
+// h2Conn is a host's HTTP/2 connection.
+type h2Conn struct {
+	cc *http2.ClientConn
+	nc *recordConn
+}
+
+// recordConn keeps the first read error of a connection. The HTTP/2
+// transport reports a dead connection without its cause; a TLS alert (a
+// rejected client certificate) is that cause, and decides the error code.
+type recordConn struct {
+	net.Conn
+	mu  sync.Mutex
+	err error
+}
+
+func (c *recordConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.mu.Lock()
+		if c.err == nil {
+			c.err = err
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *recordConn) readErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }

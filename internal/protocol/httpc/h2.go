@@ -3,13 +3,13 @@ package httpc
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // h2Trace records, through httptrace, when the request was written and
@@ -28,16 +28,20 @@ func (tr *h2Trace) clientTrace() *httptrace.ClientTrace {
 
 // roundTripH2 sends t over the HTTP/2 connection cc. retry is true when cc
 // turned out to be unusable before the request went out.
-func (c *Client) roundTripH2(ctx context.Context, cc *http2.ClientConn, t *Target, deadline time.Time, resp *Response, tm *Timings) (retry bool, err error) {
+func (c *Client) roundTripH2(ctx context.Context, h *h2Conn, t *Target, deadline time.Time, resp *Response, tm *Timings) (retry bool, err error) {
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var tr h2Trace
 	hreq := c.h2Request(httptrace.WithClientTrace(rctx, tr.clientTrace()), t)
 	ts := time.Now()
-	hres, err := cc.RoundTrip(hreq)
+	hres, err := h.cc.RoundTrip(hreq)
 	if err != nil {
-		retry = !cc.CanTakeNewRequest() && tr.wrote.Load() == 0 && ctx.Err() == nil
-		c.dropH2(t.key, cc, retry)
+		rerr := h.nc.readErr()
+		retry = !h.cc.CanTakeNewRequest() && tr.wrote.Load() == 0 && ctx.Err() == nil && rerr == nil
+		c.dropH2(t.key, h, retry)
+		if rerr != nil && !errors.Is(err, rerr) {
+			err = fmt.Errorf("%w: %w", err, rerr)
+		}
 		return retry, err
 	}
 	defer hres.Body.Close()
@@ -113,16 +117,16 @@ func splitH2Timings(tm *Timings, start time.Time, wrote, first int64, end time.T
 }
 
 // dropH2 forgets a failed HTTP/2 connection, closing it when it is dead.
-func (c *Client) dropH2(key string, cc *http2.ClientConn, dead bool) {
-	if !dead && cc.CanTakeNewRequest() {
+func (c *Client) dropH2(key string, h *h2Conn, dead bool) {
+	if !dead && h.cc.CanTakeNewRequest() {
 		return
 	}
 	c.mu.Lock()
-	if hp := c.hosts[key]; hp != nil && hp.h2 == cc {
+	if hp := c.hosts[key]; hp != nil && hp.h2 == h {
 		hp.h2 = nil
 	}
 	c.mu.Unlock()
-	_ = cc.Close()
+	_ = h.cc.Close()
 }
 
 // headerSize estimates the bytes of a header block as HTTP/1.1 would send

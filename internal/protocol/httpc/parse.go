@@ -27,7 +27,10 @@ func parseStatusLine(line []byte) (proto string, status int, ok bool) {
 	if len(line) > 12 && line[12] != ' ' {
 		return "", 0, false
 	}
-	return proto, status, status >= 100
+	if status < 100 {
+		return "", 0, false
+	}
+	return proto, status, true
 }
 
 // parseDecimal parses a non-negative decimal of at most 18 digits.
