@@ -46,11 +46,14 @@ func buildProfile(sym *symbolizer, stacks map[string]*stackCount, snaps map[int]
 		funcs:    map[funcKey]*profile.Function{},
 		maps:     map[mapKey]*profile.Mapping{},
 		p: &profile.Profile{
-			SampleType:    []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
-			PeriodType:    &profile.ValueType{Type: "cpu", Unit: "nanoseconds"},
-			Period:        int64(time.Second) / int64(max(rate, 1)),
-			TimeNanos:     start.UnixNano(),
-			DurationNanos: int64(dur),
+			SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
+			PeriodType: &profile.ValueType{Type: "cpu", Unit: "nanoseconds"},
+			// Counts read better than nanoseconds in folded stacks and
+			// tooltips; pprof -sample_index=cpu still gives time.
+			DefaultSampleType: "samples",
+			Period:            int64(time.Second) / int64(max(rate, 1)),
+			TimeNanos:         start.UnixNano(),
+			DurationNanos:     int64(dur),
 		},
 	}
 	pids := map[int]bool{}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ianlancetaylor/demangle"
@@ -187,7 +188,10 @@ func loadPerfMap(path string) (*perfMap, error) {
 		if len(f) < 3 {
 			continue
 		}
-		if _, err := fmt.Sscanf(f[0]+" "+f[1], "%x %x", &s.start, &s.size); err != nil {
+		var err1, err2 error
+		s.start, err1 = strconv.ParseUint(strings.TrimPrefix(f[0], "0x"), 16, 64)
+		s.size, err2 = strconv.ParseUint(strings.TrimPrefix(f[1], "0x"), 16, 64)
+		if err1 != nil || err2 != nil {
 			continue
 		}
 		s.name = f[2]

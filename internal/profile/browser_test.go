@@ -1,0 +1,130 @@
+package profile
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Chromium; in CI (CI=true) its absence fails the test.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed (test.sh installs it); CI requires the browser test")
+	}
+	t.Skip("skipping: chromium is not installed (apt-get install -y chromium)")
+	return ""
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	return bctx
+}
+
+func TestFlameGraphInBrowser(t *testing.T) {
+	ctx := browser(t)
+	var b bytes.Buffer
+	if err := WriteFlameGraph(&b, synthetic(newStacks)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "flame.html")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate("file://"+path),
+		chromedp.WaitVisible(chromedp.CSS(".frame")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	before := evalJS[int](t, ctx, `document.querySelectorAll('.frame').length`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("search"), "marsh")); err != nil {
+		t.Fatal(err)
+	}
+	matched := evalJS[int](t, ctx, `document.querySelectorAll('.frame.match').length`)
+	matchText := evalJS[string](t, ctx, `(document.querySelector('.frame.match')||{}).textContent||''`)
+	title := evalJS[string](t, ctx, `(document.querySelector('.frame.match')||{}).title||''`)
+	matchedLabel := evalJS[string](t, ctx, `document.getElementById('matched').textContent`)
+	// Zoom: clicking main.db leaves only it and its ancestors drawn.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.frame[title^="main.db"]`))); err != nil {
+		t.Fatal(err)
+	}
+	after := evalJS[int](t, ctx, `document.querySelectorAll('.frame').length`)
+	if matched != 1 || matchText != "json.Marshal" {
+		t.Fatalf("search 'marsh' highlighted %d frames (first %q), want json.Marshal", matched, matchText)
+	}
+	if !strings.Contains(title, "total 48 count (48.00%)") || !strings.Contains(title, "self 48 (48.00%)") {
+		t.Errorf("hover text = %q, want self and total shares", title)
+	}
+	if !strings.Contains(matchedLabel, "48.00% of total") {
+		t.Errorf("matched label = %q", matchedLabel)
+	}
+	if after != 4 || before <= after {
+		t.Errorf("zoom into main.db drew %d frames (from %d), want 4: all, main.main, main.serve, main.db", after, before)
+	}
+}
+
+func TestDiffFlameGraphColorsInBrowser(t *testing.T) {
+	ctx := browser(t)
+	var b bytes.Buffer
+	if err := WriteDiffFlameGraph(&b, synthetic(baseStacks), synthetic(newStacks)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "diff.html")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate("file://"+path),
+		chromedp.WaitVisible(chromedp.CSS(".frame")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	colors := evalJS[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll('.frame')].map(f => [f.textContent, f.style.background]))`)
+	if c := colors["json.Marshal"]; !strings.HasPrefix(c, "rgb(255,") {
+		t.Errorf("json.Marshal (more in NEW) color %q, want red", c)
+	}
+	if c := colors["main.db"]; !strings.HasSuffix(c, ", 255)") {
+		t.Errorf("main.db (less in NEW) color %q, want blue", c)
+	}
+}
+
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
