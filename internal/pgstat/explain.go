@@ -172,14 +172,19 @@ func explainGeneric(ctx context.Context, conn *pgx.Conn, sql string) (*Plan, err
 	if !IsReadOnly(sql) {
 		return nil, fmt.Errorf("refusing to explain a statement that may write: %.40q", sql)
 	}
-	if serverMajor(conn) < 16 {
-		return nil, errors.New("the statement has parameters ($1 …) and PostgreSQL before 16 cannot plan it without values (EXPLAIN GENERIC_PLAN)")
-	}
-	prefix := "EXPLAIN (GENERIC_PLAN, FORMAT JSON) "
 	var out string
-	err := conn.QueryRow(ctx, prefix+sql, pgx.QueryExecModeSimpleProtocol).Scan(&out)
+	var err error
+	offset := 0
+	if serverMajor(conn) >= 16 {
+		prefix := "EXPLAIN (GENERIC_PLAN, FORMAT JSON) "
+		offset = len([]rune(prefix))
+		err = conn.QueryRow(ctx, prefix+sql, pgx.QueryExecModeSimpleProtocol).Scan(&out)
+	} else {
+		offset = len([]rune(preparePrefix))
+		out, err = explainPrepared(ctx, conn, sql)
+	}
 	if err != nil {
-		return nil, Friendly(err, sql, len([]rune(prefix)))
+		return nil, Friendly(err, sql, offset)
 	}
 	p, err := Parse([]byte(out))
 	if err != nil {
@@ -188,6 +193,42 @@ func explainGeneric(ctx context.Context, conn *pgx.Conn, sql string) (*Plan, err
 	p.Query = sql
 	p.Note = "Generic plan (the statement has parameters): planner estimates only."
 	return p, nil
+}
+
+const preparePrefix = "PREPARE surge_generic AS "
+
+// explainPrepared gets a generic plan before PostgreSQL 16: prepare the
+// statement, force the generic plan, and EXPLAIN EXECUTE it with NULLs (the
+// values do not matter to a generic plan; nothing is executed).
+func explainPrepared(ctx context.Context, conn *pgx.Conn, sql string) (string, error) {
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(ctx, preparePrefix+sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+		return "", err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "DEALLOCATE surge_generic")
+	nulls := strings.TrimSuffix(strings.Repeat("NULL,", maxParam(sql)), ",")
+	var out string
+	err = tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) EXECUTE surge_generic("+nulls+")",
+		pgx.QueryExecModeSimpleProtocol).Scan(&out)
+	return out, err
+}
+
+// maxParam is the highest $n in sql.
+func maxParam(sql string) int {
+	n := 0
+	for _, m := range paramRef.FindAllString(sql, -1) {
+		v := 0
+		fmt.Sscanf(m, "$%d", &v)
+		n = max(n, v)
+	}
+	return n
 }
 
 // serverMajor is the server's major version (15 for "15.4 (Debian …)").

@@ -275,3 +275,17 @@ func Sort(stats []QueryStat, by string) error {
 	})
 	return nil
 }
+
+// SlowestReadOnly picks the statement with the highest mean time among the
+// read-only ones (see IsReadOnly): the candidate for ExplainReadOnly after a
+// load test.
+func SlowestReadOnly(stats []QueryStat) (QueryStat, bool) {
+	var best QueryStat
+	found := false
+	for _, q := range stats {
+		if IsReadOnly(q.Query) && (!found || q.MeanMs > best.MeanMs) {
+			best, found = q, true
+		}
+	}
+	return best, found
+}

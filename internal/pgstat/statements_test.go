@@ -131,3 +131,17 @@ func TestIsReadOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowestReadOnly(t *testing.T) {
+	stats := []QueryStat{
+		{QueryID: 1, Query: "UPDATE t SET v = $1", MeanMs: 90},
+		{QueryID: 2, Query: "SELECT * FROM t WHERE id = $1", MeanMs: 5},
+		{QueryID: 3, Query: "/* report */ SELECT count(*) FROM t", MeanMs: 40},
+	}
+	if q, ok := SlowestReadOnly(stats); !ok || q.QueryID != 3 {
+		t.Errorf("picked %+v, want statement 3", q)
+	}
+	if _, ok := SlowestReadOnly(stats[:1]); ok {
+		t.Error("picked a write")
+	}
+}
