@@ -24,7 +24,8 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 
 // Finding is one thing a plan reader should look at.
 type Finding struct {
-	Node     int      `json:"node"` // Node.ID
+	Node     int      `json:"node"` // Node.ID; 0 for the statement as a whole
+
 	Kind     string   `json:"kind"` // time, misestimate, filter, spill, heap-fetches
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
@@ -49,6 +50,7 @@ func findings(p *Plan) []Finding {
 	for _, n := range p.Nodes {
 		fs = append(fs, nodeFindings(p, n)...)
 	}
+	fs = append(fs, triggerFindings(p)...)
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Severity > fs[j].Severity })
 	return fs
 }
@@ -132,4 +134,22 @@ func rows(v float64) string {
 		return "1 row"
 	}
 	return fmtCount(v) + " rows"
+}
+
+// triggerFindings flags triggers by their share of the execution time, with
+// the same thresholds as nodes: trigger time is outside every node.
+func triggerFindings(p *Plan) []Finding {
+	var fs []Finding
+	for _, t := range p.Triggers {
+		if p.Total <= 0 {
+			break
+		}
+		share := t.Time / p.Total
+		if sev, ok := level(share, TimeShares); ok {
+			fs = append(fs, Finding{Kind: "trigger", Severity: sev, Message: fmt.Sprintf(
+				"trigger %s on %s takes %.1f%% of the execution time (%s ms in %s calls)",
+				t.Name, t.Relation, 100*share, fmtMs(t.Time), fmtCount(t.Calls))})
+		}
+	}
+	return fs
 }

@@ -18,6 +18,7 @@ func TestFixtureFindings(t *testing.T) {
 		"cte":      {"spill#2", "time#2"},
 		"initplan": {"filter#1", "filter#3", "time#1"},
 		"spill":    {"spill#2", "spill#5"},
+		"trigger":  {"trigger#0"},
 	}
 	for name, want := range cases {
 		p := loadFixture(t, name)

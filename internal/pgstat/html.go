@@ -42,7 +42,7 @@ var htmlTmpl = template.Must(template.New("plan").Parse(htmlStyle + `
 {{end}}</tbody>
 </table>
 {{if .Findings}}<h4>Findings</h4><ul>
-{{range .Findings}}<li><span class="{{.Severity}}">{{.Severity}}</span> #{{.Node}} {{.Message}}</li>
+{{range .Findings}}<li><span class="{{.Severity}}">{{.Severity}}</span> {{if .Node}}#{{.Node}} {{end}}{{.Message}}</li>
 {{end}}</ul>{{else}}<p>No findings.</p>{{end}}
 </section>
 `))

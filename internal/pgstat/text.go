@@ -233,13 +233,25 @@ func details(n *Node) []string {
 }
 
 func writeFindings(w *bufio.Writer, p *Plan, color bool) {
-	if len(p.Findings) == 0 {
+	switch {
+	case len(p.Findings) == 0 && !p.Analyzed:
+		fmt.Fprintln(w, "\nNo findings: without ANALYZE only the plan's shape is known.")
+		return
+	case len(p.Findings) == 0:
 		fmt.Fprintln(w, "\nNo findings: no node over 10% of the time, no misestimate over ×10, no spill.")
 		return
 	}
 	fmt.Fprintln(w, "\n"+paint("Findings", styleBold, color))
 	for _, f := range p.Findings {
 		sev := fmt.Sprintf("%-8s", f.Severity)
-		fmt.Fprintf(w, "  %s #%d %s\n", paint(sev, severityStyle(f.Severity), color), f.Node, f.Message)
+		fmt.Fprintf(w, "  %s %s%s\n", paint(sev, severityStyle(f.Severity), color), nodeRef(f.Node), f.Message)
 	}
+}
+
+// nodeRef is "#3 " for a node's finding, "" for the statement's.
+func nodeRef(id int) string {
+	if id == 0 {
+		return ""
+	}
+	return fmt.Sprintf("#%d ", id)
 }
