@@ -24,9 +24,8 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 
 // Finding is one thing a plan reader should look at.
 type Finding struct {
-	Node int `json:"node"` // Node.ID; 0 for the statement as a whole
-
-	Kind     string   `json:"kind"` // time, misestimate, filter, spill, heap-fetches
+	Node     int      `json:"node"` // Node.ID; 0 for the statement as a whole
+	Kind     string   `json:"kind"` // time, misestimate, filter, spill, heap-fetches, trigger
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
 }
