@@ -38,6 +38,7 @@ type CommandSummary struct {
 	Min        float64           `json:"min"`
 	Max        float64           `json:"max"`
 	PeakRSS    int64             `json:"peak_rss_bytes"`
+	RSSFloor   int64             `json:"rss_floor_bytes,omitempty"`
 	Times      []float64         `json:"times"`
 	ExitCodes  []int             `json:"exit_codes"`
 	Parameters map[string]string `json:"parameters,omitempty"`
@@ -54,7 +55,7 @@ func CommandSummaries(results []CommandResult) []CommandSummary {
 			Command: r.Command.Name, Line: r.Command.Line,
 			Mean: d.Mean, Stddev: d.Stddev, Median: d.Median, MedianLo: ci.Lo, MedianHi: ci.Hi,
 			User: stats.Mean(r.User()), System: stats.Mean(r.Sys()), Min: d.Min, Max: d.Max,
-			PeakRSS: r.PeakRSS(), Times: r.Wall(), Warnings: Warnings(r),
+			PeakRSS: r.PeakRSS(), RSSFloor: r.RSSFloor, Times: r.Wall(), Warnings: Warnings(r),
 		}
 		for _, run := range r.Runs {
 			s.ExitCodes = append(s.ExitCodes, run.ExitCode)

@@ -55,6 +55,9 @@ func WriteCommands(w io.Writer, results []CommandResult) error {
 		mem := "n/a"
 		if p := r.PeakRSS(); p > 0 {
 			mem = fmtBytes(float64(p))
+			if r.RSSFloor > 0 && p <= r.RSSFloor {
+				mem = "≤ " + mem + " (surge's own floor)"
+			}
 		}
 		fmt.Fprintf(w, "  Median:             %s    Peak memory: %s\n", u.format(d.Median), mem)
 		for _, warn := range Warnings(r) {

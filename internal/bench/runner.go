@@ -64,6 +64,11 @@ type CommandResult struct {
 	// ShellOverhead is the shell's own start-up time, already subtracted
 	// from each run's wall, user and system times (0 with NoShell).
 	ShellOverhead Run `json:"shell_overhead"`
+	// RSSFloor is surge's own peak RSS when the runs ended. Linux charges
+	// a child with the memory of the process it was spawned from until it
+	// calls exec, so no child reports a peak below this floor: a PeakRSS at
+	// or under it means "at most this much".
+	RSSFloor int64 `json:"rss_floor_bytes"`
 }
 
 // Wall returns the wall-clock times of the runs, in run order.
@@ -165,6 +170,10 @@ func RunCommands(ctx context.Context, cmds []Command, opts RunOptions) ([]Comman
 		}
 	}
 	results, err := r.measure(ctx, cmds)
+	floor := selfPeakRSS()
+	for i := range results {
+		results[i].RSSFloor = floor
+	}
 	for _, c := range cmds {
 		if cerr := r.aux(ctx, "cleanup", opts.Cleanup, c); cerr != nil && err == nil {
 			err = cerr

@@ -147,14 +147,18 @@ func TestPeakRSS(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("peak RSS is read on Linux only")
 	}
-	// head allocates a 32 MiB line buffer.
-	cmds, _ := Expand([]string{"sh -c 'head -c 33554432 /dev/zero | tr \\\\0 x | wc -c'", "true"}, nil, nil)
+	// dd reads into a 64 MiB buffer, so its peak is at least that.
+	cmds, _ := Expand([]string{"dd if=/dev/zero of=/dev/null bs=64M count=1", "true"}, nil, nil)
 	res, err := RunCommands(context.Background(), cmds, RunOptions{NoShell: true, MinRuns: 1, MaxRuns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[1].PeakRSS() <= 0 || res[1].PeakRSS() > 64<<20 {
-		t.Errorf("true peak RSS = %d, want a small positive size", res[1].PeakRSS())
+	dd, tr := res[0], res[1]
+	if dd.PeakRSS() < 64<<20 || dd.PeakRSS() <= dd.RSSFloor {
+		t.Errorf("dd peak RSS %d, want ≥ 64 MiB and above the floor %d", dd.PeakRSS(), dd.RSSFloor)
+	}
+	if tr.PeakRSS() <= 0 || tr.RSSFloor <= 0 || tr.PeakRSS() > tr.RSSFloor+(1<<20) {
+		t.Errorf("true peak RSS %d floor %d: want positive and at the floor", tr.PeakRSS(), tr.RSSFloor)
 	}
 }
 

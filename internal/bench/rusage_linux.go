@@ -15,3 +15,12 @@ func usage(ps *os.ProcessState) (user, sys time.Duration, maxRSS int64) {
 	}
 	return ps.UserTime(), ps.SystemTime(), ru.Maxrss * 1024 // Linux reports KiB
 }
+
+// selfPeakRSS is this process's own peak resident set size in bytes.
+func selfPeakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024
+}

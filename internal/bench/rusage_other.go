@@ -11,3 +11,6 @@ import (
 func usage(ps *os.ProcessState) (user, sys time.Duration, maxRSS int64) {
 	return ps.UserTime(), ps.SystemTime(), 0
 }
+
+// selfPeakRSS is only known on Linux.
+func selfPeakRSS() int64 { return 0 }

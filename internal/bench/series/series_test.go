@@ -100,8 +100,10 @@ func TestReadLongInput(t *testing.T) {
 // recognizes its input goes before the built-in ones.
 func TestRegister(t *testing.T) {
 	Register(Format{
-		Name:   "test-result",
-		Detect: func(name string, head []byte, _ Options) bool { return bytes.HasPrefix(head, []byte("SURGE-TEST-RESULT")) },
+		Name: "test-result",
+		Detect: func(name string, head []byte, _ Options) bool {
+			return bytes.HasPrefix(head, []byte("SURGE-TEST-RESULT"))
+		},
 		Read: func(r io.Reader, name string, _ Options) ([]float64, []LineError, error) {
 			return []float64{42, 43}, nil, nil
 		},
