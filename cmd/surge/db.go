@@ -46,7 +46,14 @@ func runDB(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 
 var dbFormats = []string{"text", "json", "html"}
 
-func dsnFlagDefault() string { return os.Getenv("DATABASE_URL") }
+// dsnOrEnv falls back to $DATABASE_URL after parsing, so that -h never
+// prints a password from the environment as the flag's default.
+func dsnOrEnv(dsn string) string {
+	if dsn == "" {
+		return os.Getenv("DATABASE_URL")
+	}
+	return dsn
+}
 
 type dbExplainFlags struct {
 	dsn, file, plan, format string
@@ -57,7 +64,7 @@ type dbExplainFlags struct {
 func runDBExplain(ctx context.Context, stdout io.Writer, args []string) error {
 	var f dbExplainFlags
 	fs := newFlagSet("db explain")
-	fs.StringVar(&f.dsn, "dsn", dsnFlagDefault(), "PostgreSQL connection URL or key=value string (default $DATABASE_URL)")
+	fs.StringVar(&f.dsn, "dsn", "", "PostgreSQL connection URL or key=value string (default $DATABASE_URL)")
 	fs.StringVar(&f.file, "f", "", "read the SQL statement from `FILE`")
 	fs.StringVar(&f.plan, "plan", "", "analyze a saved EXPLAIN (FORMAT JSON) plan from `FILE` instead of running anything")
 	fs.BoolVar(&f.commit, "commit", false, "keep the statement's changes (by default it runs in a transaction that is rolled back)")
@@ -116,6 +123,7 @@ func explainPlan(ctx context.Context, f dbExplainFlags, sql string) (*pgstat.Pla
 
 // dbConnect connects, turning a DSN that does not parse into a usage error.
 func dbConnect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	dsn = dsnOrEnv(dsn)
 	if dsn == "" {
 		return nil, usageErrorf("--dsn is required (or set $DATABASE_URL), e.g. --dsn postgres://user@localhost:5432/db")
 	}
@@ -146,7 +154,7 @@ type dbTopFlags struct {
 func runDBTop(ctx context.Context, stdout io.Writer, args []string) error {
 	var f dbTopFlags
 	fs := newFlagSet("db top")
-	fs.StringVar(&f.dsn, "dsn", dsnFlagDefault(), "PostgreSQL connection URL or key=value string (default $DATABASE_URL)")
+	fs.StringVar(&f.dsn, "dsn", "", "PostgreSQL connection URL or key=value string (default $DATABASE_URL)")
 	fs.StringVar(&f.by, "by", "total", "order by total, mean, calls, rows or io (blocks read and temp blocks)")
 	fs.IntVar(&f.limit, "limit", 20, "show this many statements (0 for all)")
 	fs.DurationVar(&f.window, "window", 0, "diff two snapshots this far apart instead of the totals since the last reset")

@@ -81,7 +81,7 @@ func dbTestConn(t *testing.T, dsn string) *pgx.Conn {
 	return conn
 }
 
-func runSurge(args ...string) (code int, stdout, stderr string) {
+func dbRunSurge(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	code = Main(context.Background(), &out, &errb, args)
 	return code, out.String(), errb.String()
@@ -89,7 +89,7 @@ func runSurge(args ...string) (code int, stdout, stderr string) {
 
 func TestDBExplainText(t *testing.T) {
 	dsn, _, _ := dbTestSchema(t)
-	code, out, errs := runSurge("db", "explain", "--dsn", dsn, "SELECT v, count(*) FROM t WHERE id > 10 GROUP BY v")
+	code, out, errs := dbRunSurge("db", "explain", "--dsn", dsn, "SELECT v, count(*) FROM t WHERE id > 10 GROUP BY v")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -122,7 +122,7 @@ func TestDBExplainWriteUnchanged(t *testing.T) {
 		{"-f", sqlFile},
 		{"--timeout", "5s", "INSERT INTO t VALUES (5000, 7)"},
 	} {
-		code, out, errs := runSurge(append([]string{"db", "explain", "--dsn", dsn}, args...)...)
+		code, out, errs := dbRunSurge(append([]string{"db", "explain", "--dsn", dsn}, args...)...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, errs)
 		}
@@ -133,7 +133,7 @@ func TestDBExplainWriteUnchanged(t *testing.T) {
 			t.Fatalf("%v changed the rows: sum(v) %d → %d", args, before, got)
 		}
 	}
-	if code, _, errs := runSurge("db", "explain", "--dsn", dsn, "--commit", "UPDATE t SET v = v + 1"); code != 0 {
+	if code, _, errs := dbRunSurge("db", "explain", "--dsn", dsn, "--commit", "UPDATE t SET v = v + 1"); code != 0 {
 		t.Fatalf("--commit: exit %d: %s", code, errs)
 	}
 	if got := sum(); got != before+1000 {
@@ -143,7 +143,7 @@ func TestDBExplainWriteUnchanged(t *testing.T) {
 
 func TestDBExplainFormats(t *testing.T) {
 	dsn, _, _ := dbTestSchema(t)
-	code, out, errs := runSurge("db", "explain", "--dsn", dsn, "--format", "json", "SELECT * FROM t WHERE v = 3")
+	code, out, errs := dbRunSurge("db", "explain", "--dsn", dsn, "--format", "json", "SELECT * FROM t WHERE v = 3")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -160,7 +160,7 @@ func TestDBExplainFormats(t *testing.T) {
 	if !doc.Analyzed || doc.Plan.Node != "Seq Scan on t" || doc.Plan.ActualRows != 100 {
 		t.Errorf("json plan = %+v", doc)
 	}
-	code, out, _ = runSurge("db", "explain", "--dsn", dsn, "--format", "html", "--no-analyze", "SELECT * FROM t")
+	code, out, _ = dbRunSurge("db", "explain", "--dsn", dsn, "--format", "html", "--no-analyze", "SELECT * FROM t")
 	if code != 0 || !strings.HasPrefix(out, "<style>") || !strings.Contains(out, `<section class="surge-pg surge-pg-plan">`) ||
 		strings.Contains(out, "<script") {
 		t.Errorf("html fragment (exit %d):\n%s", code, out)
@@ -168,7 +168,7 @@ func TestDBExplainFormats(t *testing.T) {
 }
 
 func TestDBExplainPlanFile(t *testing.T) {
-	code, out, errs := runSurge("db", "explain", "--plan", filepath.Join("..", "..", "internal", "pgstat", "testdata", "cte.json"))
+	code, out, errs := dbRunSurge("db", "explain", "--plan", filepath.Join("..", "..", "internal", "pgstat", "testdata", "cte.json"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -182,6 +182,7 @@ func TestDBExplainPlanFile(t *testing.T) {
 // TestDBErrors: every bad input is one clear line on stderr and an exit
 // code that tells a user error (2) from a failure (1).
 func TestDBErrors(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
 	dsn, _, role := dbTestSchema(t)
 	u, _ := url.Parse(dsn)
 	u.User = url.User(role)
@@ -217,7 +218,7 @@ func TestDBErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			code, _, errs := runSurge(append([]string{"db"}, c.args...)...)
+			code, _, errs := dbRunSurge(append([]string{"db"}, c.args...)...)
 			if code != c.code {
 				t.Errorf("exit %d, want %d (%s)", code, c.code, errs)
 			}
@@ -255,7 +256,8 @@ func TestDBTopCumulative(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		conn.Exec(context.Background(), "SELECT count(*) FROM "+schema+".t WHERE v = $1", i)
 	}
-	code, out, errs := runSurge("db", "top", "--dsn", dsn, "--by", "calls", "--limit", "0", "--width", "200")
+	t.Setenv("DATABASE_URL", dsn) // no --dsn: the environment's
+	code, out, errs := dbRunSurge("db", "top", "--by", "calls", "--limit", "0", "--width", "200")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
