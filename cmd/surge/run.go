@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -161,6 +162,10 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 		cfg.Registry = metrics.NewRegistry()
 	}
 	sum, res, err := runner.Run(ctx, cfg)
+	var ce *runner.ConfigError
+	if errors.As(err, &ce) {
+		return withCode(ExitUsage, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 	for _, spec := range cfg.Outs {
 		o, err := output.Parse(spec)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, &ConfigError{err}
 		}
 		outs = append(outs, o)
 	}
@@ -90,6 +90,12 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 	}
 	return sum, res, errors.Join(err, outErr)
 }
+
+// ConfigError is a mistake in the test's configuration, found before it ran.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
