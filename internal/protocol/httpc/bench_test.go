@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"runtime"
 	"testing"
 )
 
@@ -108,6 +110,30 @@ func BenchmarkNetHTTPGetParallel(b *testing.B) {
 			}
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
+		}
+	})
+}
+
+// BenchmarkTarget loads an external server, as wrk would, with 50
+// goroutines each owning a Client: HTTPC_BENCH_URL=http://127.0.0.1:18088/
+// go test -bench Target -run X. 1e9/(ns/op) is the achieved requests/s.
+func BenchmarkTarget(b *testing.B) {
+	url := os.Getenv("HTTPC_BENCH_URL")
+	if url == "" {
+		b.Skip("HTTPC_BENCH_URL not set")
+	}
+	req := &Request{URL: url}
+	b.ReportAllocs()
+	b.SetParallelism((50 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) {
+		c := New(Config{DiscardBody: true})
+		defer c.CloseIdle()
+		var resp Response
+		ctx := context.Background()
+		for pb.Next() {
+			if err := c.Do(ctx, req, &resp); err != nil || resp.Status != 200 {
+				b.Fatalf("%d %v", resp.Status, err)
+			}
 		}
 	})
 }

@@ -92,7 +92,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 	}
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, timeout = d, 0 // 0: the context's deadline, for messages
 	}
 	for {
 		var tm Timings
@@ -227,7 +227,8 @@ func retryable(err error) bool {
 }
 
 // wrap turns err into an *Error with its k6 code and a message that names
-// the request.
+// the request. timeout is the request's, or 0 when the context's deadline
+// came first.
 func (c *Client) wrap(ctx context.Context, t *Target, timeout time.Duration, err error) error {
 	var e *Error
 	if errors.As(err, &e) && e.Op != "" {
@@ -247,6 +248,8 @@ func (c *Client) wrap(ctx context.Context, t *Target, timeout time.Duration, err
 		if errors.Is(cerr, context.Canceled) {
 			code = CodeGeneric
 		}
+	} else if code == CodeTimeout && timeout == 0 {
+		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	} else if code == CodeTimeout {
 		err = fmt.Errorf("request timed out after %v: %w", timeout, err)
 	}
