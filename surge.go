@@ -33,7 +33,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/surgeload/surge/internal/engine"
@@ -198,4 +197,3 @@ func (s *Scenario) build(include, exclude []string) (*engine.Scenario, error) {
 	}, nil
 }
 
-func joinTags(tags []string) string { return strings.Join(tags, ",") }

@@ -176,6 +176,25 @@ type userVU struct {
 	kind *kind
 	wait bool
 	next int
+	deck []int
+}
+
+// maxDeck bounds the shuffled-deck task picker: up to this total weight a
+// user deals its tasks from a shuffled deck holding each task Weight times,
+// so every cycle has the exact proportions in random order (a 10:1 mix is
+// 10:1 after a few hundred tasks, not only in expectation); beyond it,
+// tasks are drawn at random by weight.
+const maxDeck = 1000
+
+func (k *kind) newDeck() []int {
+	deck := make([]int, 0, k.total)
+	for i, t := range k.tasks {
+		for j := 0; j < t.Weight; j++ {
+			deck = append(deck, i)
+		}
+	}
+	rand.Shuffle(len(deck), func(i, j int) { deck[i], deck[j] = deck[j], deck[i] })
+	return deck
 }
 
 func (u *userVU) Start(ctx context.Context) error {
@@ -219,6 +238,14 @@ func (u *userVU) pick() *Task {
 	}
 	if len(ts) == 1 {
 		return &ts[0]
+	}
+	if u.kind.total <= maxDeck {
+		if len(u.deck) == 0 {
+			u.deck = u.kind.newDeck()
+		}
+		i := u.deck[len(u.deck)-1]
+		u.deck = u.deck[:len(u.deck)-1]
+		return &ts[i]
 	}
 	n := rand.IntN(u.kind.total)
 	for i := range ts {
