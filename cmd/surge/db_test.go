@@ -329,3 +329,55 @@ loop:
 		t.Errorf("windows saw %d calls of the client's statement, client sent %d", seen, sent.Load())
 	}
 }
+
+// TestDBExamples runs the statements of examples/db, in a schema of the
+// test's own, and checks that each shows the finding its comment promises.
+func TestDBExamples(t *testing.T) {
+	base := dbTestDSN(t)
+	schema := fmt.Sprintf("surge_example_%d", rand.IntN(1e9))
+	local := func(sql string) string { return strings.ReplaceAll(sql, "shop", schema) }
+	dir := filepath.Join("..", "..", "examples", "db")
+	setup, err := os.ReadFile(filepath.Join(dir, "setup.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := dbTestConn(t, base)
+	for _, stmt := range strings.Split(local(string(setup)), ";\n") {
+		if _, err := admin.Exec(context.Background(), stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
+			t.Fatalf("setup.sql: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err == nil {
+			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(context.Background())
+		}
+	})
+	cases := map[string][]string{
+		"misestimate.sql": {"under-estimated ×20,000", "VACUUM the table"},
+		"spill.sql":       {"spills to disk (external merge"},
+		"filter.sql":      {"an index on the filtered columns may help"},
+	}
+	for file, wants := range cases {
+		sql, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), file)
+		os.WriteFile(path, []byte(local(string(sql))), 0o644)
+		code, out, errs := dbRunSurge("db", "explain", "--dsn", base, "-f", path)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", file, code, errs)
+		}
+		for _, w := range wants {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", file, w, out)
+			}
+		}
+	}
+	code, out, _ := dbRunSurge("db", "explain", "--plan", filepath.Join(dir, "cte-plan.json"))
+	if code != 0 || !strings.Contains(out, "CTE Scan on big b") {
+		t.Errorf("cte-plan.json: exit %d\n%s", code, out)
+	}
+}
