@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -118,6 +119,7 @@ func profileRecord(ctx context.Context, stdout, stderr io.Writer, args []string)
 	if err != nil {
 		return err
 	}
+	stderr = &syncWriter{w: stderr} // shared with a launched command's stderr
 	p, err := recordProfile(ctx, stderr, &tf, *kind, fs.Args())
 	if err != nil {
 		return err
@@ -127,6 +129,18 @@ func profileRecord(ctx context.Context, stdout, stderr io.Writer, args []string)
 	}
 	fmt.Fprintf(stderr, "wrote %s (%s, %d samples)\n", path, f, sampleCount(p))
 	return nil
+}
+
+// syncWriter serializes writes from surge and from a launched command.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
 }
 
 // outputFormat settles format and output path from whichever was given.
