@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,10 +33,11 @@ type Client struct {
 }
 
 // hostPool holds a host's idle HTTP/1.1 connections, or its HTTP/2
-// connection when the host speaks HTTP/2.
+// connections when the host speaks HTTP/2 (more than one only when a VU
+// has more requests in flight than the server allows streams).
 type hostPool struct {
 	idle []*conn
-	h2   *h2Conn
+	h2   []*h2Conn
 }
 
 // New returns a Client for cfg (see Config for the defaults it applies).
@@ -153,10 +155,15 @@ func readSetCookies(h http.Header) []*http.Cookie {
 	return (&http.Response{Header: h}).Cookies()
 }
 
+// maxRetries bounds how often a request that provably never reached the
+// server is sent again.
+const maxRetries = 2
+
 // roundTrip performs one hop: it takes or dials a connection and exchanges
-// one request and response. A reused HTTP/1.1 connection that fails before
-// any response byte, or an HTTP/2 connection that can no longer take
-// requests, is replaced once.
+// one request and response. A request that never reached the server (a
+// reused HTTP/1.1 connection that fails before any response byte, an
+// HTTP/2 connection that was full or had died, a refused stream) is sent
+// again, up to maxRetries times.
 func (c *Client) roundTrip(ctx context.Context, t *Target, deadline time.Time, timeout time.Duration, resp *Response, tm *Timings) error {
 	for attempt := 0; ; attempt++ {
 		resp.resetHop()
@@ -177,7 +184,7 @@ func (c *Client) roundTrip(ctx context.Context, t *Target, deadline time.Time, t
 		} else {
 			retry, err = c.roundTripH1(ctx, cn, t, deadline, resp, tm)
 		}
-		if err != nil && retry && attempt == 0 {
+		if err != nil && retry && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
@@ -274,11 +281,8 @@ func (c *Client) getConn(key string) (*conn, *h2Conn) {
 	if hp == nil {
 		return nil, nil
 	}
-	if hp.h2 != nil {
-		if hp.h2.cc.CanTakeNewRequest() {
-			return nil, hp.h2
-		}
-		hp.h2 = nil
+	if h := hp.usableH2(); h != nil {
+		return nil, h
 	}
 	for n := len(hp.idle); n > 0; n = len(hp.idle) {
 		cn := hp.idle[n-1]
@@ -326,9 +330,24 @@ func (c *Client) CloseIdle() {
 			hp.idle[i] = nil
 		}
 		hp.idle = hp.idle[:0]
-		if hp.h2 != nil && hp.h2.cc.State().StreamsActive == 0 {
-			_ = hp.h2.cc.Close()
-			hp.h2 = nil
+		hp.h2 = slices.DeleteFunc(hp.h2, func(h *h2Conn) bool {
+			if h.cc.State().StreamsActive > 0 {
+				return false
+			}
+			_ = h.cc.Close()
+			return true
+		})
+	}
+}
+
+// usableH2 returns an HTTP/2 connection with a stream reserved for the
+// caller's next RoundTrip, forgetting closed connections; c.mu must be held.
+func (hp *hostPool) usableH2() *h2Conn {
+	hp.h2 = slices.DeleteFunc(hp.h2, func(h *h2Conn) bool { return h.cc.State().Closed })
+	for _, h := range hp.h2 {
+		if h.cc.ReserveNewRequest() {
+			return h
 		}
 	}
+	return nil
 }

@@ -93,11 +93,11 @@ func (c *Client) newH2(t *Target, nc net.Conn) (*conn, *h2Conn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hp := c.pool(t.key)
-	if hp.h2 != nil && hp.h2.cc.CanTakeNewRequest() {
+	if other := hp.usableH2(); other != nil {
 		_ = cc.Close() // a concurrent request dialed first: share its connection
-		return nil, hp.h2, nil
+		return nil, other, nil
 	}
-	hp.h2 = h
+	hp.h2 = append(hp.h2, h)
 	return nil, h, nil
 }
 

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // h2Trace records, through httptrace, when the request was written and
@@ -26,8 +29,8 @@ func (tr *h2Trace) clientTrace() *httptrace.ClientTrace {
 	}
 }
 
-// roundTripH2 sends t over the HTTP/2 connection cc. retry is true when cc
-// turned out to be unusable before the request went out.
+// roundTripH2 sends t over the HTTP/2 connection h. retry is true when the
+// request never went out (the connection was full or had just died).
 func (c *Client) roundTripH2(ctx context.Context, h *h2Conn, t *Target, deadline time.Time, resp *Response, tm *Timings) (retry bool, err error) {
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -37,12 +40,11 @@ func (c *Client) roundTripH2(ctx context.Context, h *h2Conn, t *Target, deadline
 	hres, err := h.cc.RoundTrip(hreq)
 	if err != nil {
 		rerr := h.nc.readErr()
-		retry = !h.cc.CanTakeNewRequest() && tr.wrote.Load() == 0 && ctx.Err() == nil && rerr == nil
-		c.dropH2(t.key, h, retry)
+		c.dropH2(t.key, h)
 		if rerr != nil && !errors.Is(err, rerr) {
 			err = fmt.Errorf("%w: %w", err, rerr)
 		}
-		return retry, err
+		return (tr.wrote.Load() == 0 || refused(err)) && ctx.Err() == nil && rerr == nil, err
 	}
 	defer hres.Body.Close()
 	resp.Status, resp.Proto = hres.StatusCode, "HTTP/2.0"
@@ -116,17 +118,23 @@ func splitH2Timings(tm *Timings, start time.Time, wrote, first int64, end time.T
 	tm.Receiving = max(end.Sub(f), 0)
 }
 
-// dropH2 forgets a failed HTTP/2 connection, closing it when it is dead.
-func (c *Client) dropH2(key string, h *h2Conn, dead bool) {
-	if !dead && h.cc.CanTakeNewRequest() {
+// dropH2 forgets an HTTP/2 connection that can no longer take requests
+// (closed, or going away); its streams in flight finish undisturbed.
+func (c *Client) dropH2(key string, h *h2Conn) {
+	st := h.cc.State()
+	if !st.Closed && !st.Closing && h.cc.CanTakeNewRequest() {
 		return
 	}
-	c.mu.Lock()
-	if hp := c.hosts[key]; hp != nil && hp.h2 == h {
-		hp.h2 = nil
+	if st.Closed || st.Closing {
+		c.mu.Lock()
+		if hp := c.hosts[key]; hp != nil {
+			hp.h2 = slices.DeleteFunc(hp.h2, func(x *h2Conn) bool { return x == h })
+		}
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
-	_ = h.cc.Close()
+	if st.StreamsActive == 0 {
+		_ = h.cc.Close()
+	}
 }
 
 // headerSize estimates the bytes of a header block as HTTP/1.1 would send
@@ -139,4 +147,11 @@ func headerSize(h http.Header) int64 {
 		}
 	}
 	return n
+}
+
+// refused reports a stream the server refused before processing it
+// (REFUSED_STREAM), which is safe to send again.
+func refused(err error) bool {
+	var se http2.StreamError
+	return errors.As(err, &se) && se.Code == http2.ErrCodeRefusedStream
 }

@@ -229,3 +229,40 @@ func newLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn str
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+// TestHTTP2StreamLimitOpensMoreConnections: a VU with more requests in
+// flight than the server's MaxConcurrentStreams gets more connections
+// instead of failing or leaking them.
+func TestHTTP2StreamLimitOpensMoreConnections(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+		w.Write([]byte(r.Proto))
+	}))
+	conns := countConns(srv)
+	srv.EnableHTTP2 = true
+	srv.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 2}
+	srv.StartTLS()
+	defer srv.Close()
+	c := New(Config{TLS: &tls.Config{InsecureSkipVerify: true}})
+	do(t, c, &Request{URL: srv.URL}) // learn the server's settings
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			var resp Response
+			if err := c.Do(context.Background(), &Request{URL: srv.URL}, &resp); err != nil || string(resp.Body) != "HTTP/2.0" {
+				t.Errorf("%q %v", resp.Body, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := conns.Load(); n < 3 {
+		t.Errorf("server saw %d connections for 6 concurrent requests at 2 streams each, want at least 3", n)
+	}
+	c.CloseIdle()
+	c.mu.Lock()
+	left := len(c.hosts["https://"+srv.Listener.Addr().String()].h2)
+	c.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d HTTP/2 connections left open after CloseIdle", left)
+	}
+}
