@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -372,7 +373,7 @@ func joinScanArgs(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		if i+n > len(args)-1 {
+		if i+n > len(args)-1 || slices.Contains(args[i+1:i+1+n], "--") {
 			return nil, usageErrorf("%s needs %d values (%s)", a, n, map[int]string{3: "NAME LO HI", 2: "NAME a,b,c"}[n])
 		}
 		out = append(out, a, strings.Join(args[i+1:i+1+n], "\x1f"))

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 )
 
@@ -130,6 +129,5 @@ func ReadFile(path string, stdin io.Reader, opts Options) (Series, []LineError, 
 		return Series{}, nil, fmt.Errorf("reading numbers: %w", err)
 	}
 	defer f.Close()
-	s, bad, err := Read(f, filepath.Base(path), opts)
-	return s, bad, err
+	return Read(f, path, opts)
 }
