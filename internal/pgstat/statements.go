@@ -35,8 +35,10 @@ type QueryStat struct {
 	TempRead      int64 `json:"temp_blks_read"`
 	TempWritten   int64 `json:"temp_blks_written"`
 
-	// Share is TotalMs over the total of all statements in the same
-	// snapshot or window; set by Diff.
+	// Share is TotalMs over the total of the top-level statements in the
+	// same snapshot or window (statements run inside functions are tracked
+	// too with pg_stat_statements.track = all, and their time is already
+	// in their caller's); set by Diff.
 	Share float64 `json:"share"`
 }
 
@@ -216,7 +218,9 @@ func Diff(before, after *Snapshot) []QueryStat {
 		if d.Calls == 0 {
 			continue
 		}
-		total += d.TotalMs
+		if d.TopLevel { // nested statements' time is inside their callers'
+			total += d.TotalMs
+		}
 		out = append(out, d)
 	}
 	for i := range out {

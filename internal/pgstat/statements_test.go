@@ -16,7 +16,7 @@ func stat(id int64, query string, times ...float64) QueryStat {
 	}
 	n := float64(len(times))
 	mean := sum / n
-	return QueryStat{QueryID: id, Query: query, Calls: int64(len(times)), TotalMs: sum, MeanMs: mean,
+	return QueryStat{QueryID: id, TopLevel: true, Query: query, Calls: int64(len(times)), TotalMs: sum, MeanMs: mean,
 		StddevMs: math.Sqrt(sq/n - mean*mean), Rows: int64(len(times)) * 10,
 		SharedHit: 90 * int64(len(times)), SharedRead: 10 * int64(len(times))}
 }
@@ -27,13 +27,20 @@ func TestDiffWindow(t *testing.T) {
 		stat(2, "SELECT idle", 5),
 		stat(3, "SELECT reset", 1, 1, 1, 1),
 	}}
+	nested := stat(5, "SELECT inside_a_function", 1)
+	nested.TopLevel = false
 	after := &Snapshot{Stats: []QueryStat{
 		stat(1, "SELECT a", 1, 2, 3, 10, 20),
 		stat(2, "SELECT idle", 5),
 		stat(3, "SELECT reset", 7), // counters went down: reset in between
 		stat(4, "SELECT new", 4, 6),
+		nested,
 	}}
 	got := Diff(before, after)
+	if len(got) != 4 || got[3].QueryID != 5 || !near(got[3].Share, 1.0/47) {
+		t.Fatalf("nested statement: %+v", got)
+	}
+	got = got[:3]
 	if len(got) != 3 {
 		t.Fatalf("%d statements, want 3 (the idle one dropped): %+v", len(got), got)
 	}

@@ -31,8 +31,10 @@ func topTitle(stats []QueryStat, opt TopOptions) string {
 	var calls int64
 	var total float64
 	for _, q := range stats {
-		calls += q.Calls
-		total += q.TotalMs
+		if q.TopLevel {
+			calls += q.Calls
+			total += q.TotalMs
+		}
 	}
 	span := "since the statistics were last reset"
 	if opt.Window > 0 {
