@@ -15,9 +15,12 @@ func BoxGroups(tables []Table) []plot.BoxGroup {
 	var out []plot.BoxGroup
 	for _, t := range tables {
 		cls := benchunit.ClassOf(t.Unit)
-		format := func(v float64) string { return benchunit.Scale(v, cls) + " " + t.Unit }
+		format := func(v float64) string { return benchunit.Scale(v, cls) }
 		for _, r := range t.Rows {
 			g := plot.BoxGroup{Title: r.Name + " · " + t.Unit, Format: format}
+			if r.Compared {
+				g.Title += " · " + r.Cmp.Delta() + " (" + r.Cmp.Test.String() + ")"
+			}
 			if r.HasOld {
 				g.Boxes = append(g.Boxes, plot.Box{Label: t.OldLabel, Values: r.Old})
 			}

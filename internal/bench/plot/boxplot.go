@@ -55,7 +55,7 @@ const (
 	rowH     = 34.0
 	axisH    = 28.0
 	plotLeft = labelW + 10
-	plotW    = chartW - plotLeft - 20
+	plotW    = chartW - plotLeft - 50 // room for the last tick label
 )
 
 type svgBox struct {
@@ -93,6 +93,9 @@ func layout(g BoxGroup) svgChart {
 		}
 	}
 	padv := (hi - lo) * 0.05
+	if lo >= 0 && lo-padv < 0 {
+		lo = padv // times and sizes never go below zero
+	}
 	lo, hi = lo-padv, hi+padv
 	x := func(v float64) float64 { return plotLeft + (v-lo)/(hi-lo)*plotW }
 	c := svgChart{Title: g.Title, Left: plotLeft, Right: plotLeft + plotW}
