@@ -1,6 +1,7 @@
 package httpc
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -16,10 +17,11 @@ const jsonResponse = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConte
 // to a blank line) with the same bytes. It allocates nothing per request,
 // so an allocation count taken while it runs is the client's own.
 type rawServer struct {
-	ln    net.Listener
-	resp  []byte
-	conns atomic.Int64
-	wg    sync.WaitGroup
+	ln     net.Listener
+	scheme string
+	resp   []byte
+	conns  atomic.Int64
+	wg     sync.WaitGroup
 }
 
 func startRawServer(tb testing.TB, resp string) *rawServer {
@@ -28,7 +30,24 @@ func startRawServer(tb testing.TB, resp string) *rawServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &rawServer{ln: ln, resp: []byte(resp)}
+	return serveRaw(tb, ln, "http", resp)
+}
+
+// startRawTLSServer is startRawServer behind TLS, with httptest's
+// certificate.
+func startRawTLSServer(tb testing.TB, resp string) *rawServer {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, key := newCA(tb) // self-signed; clients skip verification
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key}}}
+	return serveRaw(tb, tls.NewListener(ln, cfg), "https", resp)
+}
+
+func serveRaw(tb testing.TB, ln net.Listener, scheme, resp string) *rawServer {
+	s := &rawServer{ln: ln, scheme: scheme, resp: []byte(resp)}
 	s.wg.Add(1)
 	go s.serve()
 	tb.Cleanup(func() {
@@ -38,7 +57,7 @@ func startRawServer(tb testing.TB, resp string) *rawServer {
 	return s
 }
 
-func (s *rawServer) url() string { return "http://" + s.ln.Addr().String() + "/api/items" }
+func (s *rawServer) url() string { return s.scheme + "://" + s.ln.Addr().String() + "/api/items" }
 
 func (s *rawServer) serve() {
 	defer s.wg.Done()
