@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -27,7 +28,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "stopped at once")
 		os.Exit(ExitInterrupted)
 	}()
+	if path := os.Getenv("SURGE_CPUPROFILE"); path != "" { // for surge's own developers
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	code := Main(ctx, os.Stdout, os.Stderr, os.Args[1:])
+	pprof.StopCPUProfile()
 	cancel()
 	os.Exit(code)
 }

@@ -40,7 +40,8 @@ type slot struct {
 	iters, iterDur, lag *metrics.Agg
 
 	mu        sync.Mutex
-	cancelIt  context.CancelFunc // cancels the running iteration
+	ctx       context.Context    // iterations run under it until a cut-off cancels it
+	cancelIt  context.CancelFunc // cancels ctx: the running iteration is cut off
 	iterSeq   uint64
 	timer     *time.Timer
 	iterating bool
@@ -204,9 +205,14 @@ func (s *scenarioRun) stopUser(sl *slot) {
 
 // iterate runs one iteration on sl, due at due (zero: now).
 func (s *scenarioRun) iterate(sl *slot, due time.Time) {
-	ctx, cancel := context.WithCancel(s.hard)
+	// One context per slot, replaced only after a cut-off: a context per
+	// iteration would cost an allocation and, once cancelled, wake every
+	// context.AfterFunc a protocol client registered on it.
 	sl.mu.Lock()
-	sl.cancelIt = cancel
+	if sl.ctx == nil || sl.ctx.Err() != nil {
+		sl.ctx, sl.cancelIt = context.WithCancel(s.hard)
+	}
+	ctx := sl.ctx
 	sl.iterSeq++
 	sl.iterating = true
 	sl.mu.Unlock()
@@ -219,10 +225,8 @@ func (s *scenarioRun) iterate(sl *slot, due time.Time) {
 
 	sl.mu.Lock()
 	sl.iterating = false
-	sl.cancelIt = nil
 	sl.mu.Unlock()
 	interrupted := ctx.Err() != nil
-	cancel()
 
 	if interrupted && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		s.r.interrupts.Add(1)
