@@ -14,7 +14,8 @@ import (
 // request of a prepared Request costs no allocation, client and response
 // included. Over TLS the only allocations left are crypto/tls's own: it
 // allocates a small reader for every record it reads, on the client and on
-// the (in-process) server side, which AllocsPerRun counts together.
+// the (in-process) server side, which AllocsPerRun counts together; the
+// bound is loose because their number follows how the records arrive.
 func TestRequestsAllocateNothing(t *testing.T) {
 	plain := startRawServer(t, jsonResponse)
 	secure := startRawTLSServer(t, jsonResponse)
@@ -28,7 +29,7 @@ func TestRequestsAllocateNothing(t *testing.T) {
 		{"POST with headers", DefaultConfig(), &Request{Method: "POST", URL: plain.url(),
 			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer t"}}, Body: []byte(`{"name":"x"}`)}, 0},
 		{"discarded body", Config{DiscardBody: true}, &Request{URL: plain.url()}, 0},
-		{"GET over TLS", Config{TLS: &tls.Config{InsecureSkipVerify: true}, DisableHTTP2: true}, &Request{URL: secure.url()}, 3},
+		{"GET over TLS", Config{TLS: &tls.Config{InsecureSkipVerify: true}, DisableHTTP2: true}, &Request{URL: secure.url()}, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
