@@ -26,13 +26,13 @@ func Friendly(err error, sql string, offset int) error {
 	if err == nil {
 		return nil
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pgError(err, pe, sql, offset)
-	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
 		return connectError(err, ce)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pgError(err, pe, sql, offset)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("timed out: %w", err)
@@ -55,6 +55,10 @@ func pgError(err error, pe *pgconn.PgError, sql string, offset int) error {
 		return &friendlyError{msg + " (connect as a role with the privilege, or GRANT it)", err}
 	case "3D000", "28000", "28P01":
 		return &friendlyError{msg, err}
+	case "42601":
+		if strings.Contains(msg, "multiple commands") {
+			return &friendlyError{"give one statement at a time: the SQL holds several", err}
+		}
 	case "55000":
 		if strings.Contains(msg, "pg_stat_statements") {
 			return &friendlyError{NoExtensionHelp(), ErrNoExtension}
@@ -104,7 +108,10 @@ func connectError(err error, ce *pgconn.ConnectError) error {
 		addr = net.JoinHostPort(ce.Config.Host, fmt.Sprint(ce.Config.Port))
 	}
 	var pe *pgconn.PgError
+	var dns *net.DNSError
 	switch {
+	case errors.As(err, &dns):
+		return &friendlyError{fmt.Sprintf("connecting to PostgreSQL: cannot resolve host %q", dns.Name), err}
 	case errors.As(err, &pe):
 		return &friendlyError{fmt.Sprintf("connecting to PostgreSQL at %s: %s", addr, pe.Message), err}
 	case errors.Is(err, syscall.ECONNREFUSED):

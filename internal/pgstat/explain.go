@@ -57,6 +57,9 @@ func Explain(ctx context.Context, conn *pgx.Conn, sql string, opt ExplainOptions
 	if sql == "" {
 		return nil, errors.New("no SQL statement to explain")
 	}
+	if err := explainable(sql); err != nil {
+		return nil, err
+	}
 	readOnly := IsReadOnly(sql)
 	if opt.ReadOnly && !readOnly {
 		return nil, fmt.Errorf("refusing to explain a statement that may write: %.40q", sql)
@@ -242,4 +245,18 @@ func serverMajor(conn *pgx.Conn) int {
 		major = major*10 + int(r-'0')
 	}
 	return major
+}
+
+var explainableStart = regexp.MustCompile(`(?is)^(\(|SELECT|INSERT|UPDATE|DELETE|MERGE|VALUES|EXECUTE|WITH|TABLE|` +
+	`CREATE\s+((GLOBAL|LOCAL)\s+)?((TEMP|TEMPORARY|UNLOGGED)\s+)?(TABLE|MATERIALIZED\s+VIEW)\b.*\bAS\b)`)
+
+// explainable rejects, before the server answers with a puzzling syntax
+// error, statements EXPLAIN cannot take (DDL, VACUUM, COPY …).
+func explainable(sql string) error {
+	s := leadingComments.ReplaceAllString(sql, "")
+	if explainableStart.MatchString(s) {
+		return nil
+	}
+	word := strings.ToUpper(firstWord.FindString(s))
+	return fmt.Errorf("EXPLAIN cannot take a %s statement: give a SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, EXECUTE or CREATE TABLE … AS", word)
 }

@@ -195,6 +195,9 @@ func TestExplainErrors(t *testing.T) {
 		{"bad DSN", "postgres://x@127.0.0.1:notaport/db", "SELECT 1", ExplainOptions{}, "invalid DSN", ErrBadDSN},
 		{"refused", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable", "SELECT 1", ExplainOptions{}, "connecting to PostgreSQL at 127.0.0.1:1: connection refused (is the server running and listening there?)", nil},
 		{"empty", dsn, " ; ", ExplainOptions{}, "no SQL statement to explain", nil},
+		{"two statements", dsn, "SELECT 1; SELECT 2", ExplainOptions{}, "give one statement at a time", nil},
+		{"DDL", dsn, "-- make it\nCREATE INDEX ON t (v)", ExplainOptions{}, "EXPLAIN cannot take a CREATE statement", nil},
+		{"unknown role", withUser(t, dsn, "surge_no_such_role"), "SELECT 1", ExplainOptions{}, `connecting to PostgreSQL at 127.0.0.1:`, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -152,3 +152,17 @@ func TestSlowestReadOnly(t *testing.T) {
 		t.Error("picked a write")
 	}
 }
+
+func TestExplainable(t *testing.T) {
+	cases := map[string]bool{
+		"SELECT 1": true, "(SELECT 1) UNION (SELECT 2)": true, "insert into t values (1)": true,
+		"EXECUTE p(1)": true, "CREATE TABLE x AS SELECT 1": true, "create unlogged table x as table t": true,
+		"CREATE MATERIALIZED VIEW m AS SELECT 1": true, "/* c */ MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE": true,
+		"CREATE TABLE x (a int)": false, "VACUUM t": false, "COPY t TO STDOUT": false, "DROP TABLE t": false,
+	}
+	for sql, ok := range cases {
+		if err := explainable(sql); (err == nil) != ok {
+			t.Errorf("explainable(%q) = %v, want ok=%v", sql, err, ok)
+		}
+	}
+}
