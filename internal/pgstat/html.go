@@ -15,7 +15,7 @@ const htmlStyle = `<style>
 .surge-pg .sum{color:#555;margin:.2em 0 .6em}
 .surge-pg table{border-collapse:collapse;width:100%}
 .surge-pg th,.surge-pg td{padding:2px 6px;border-bottom:1px solid #eee;vertical-align:top}
-.surge-pg th{text-align:right;background:#f6f6f6;font-weight:600}
+.surge-pg th{text-align:right;background:#f6f6f6;font-weight:600;white-space:nowrap}
 .surge-pg td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .surge-pg td.node,.surge-pg th.node{text-align:left}
 .surge-pg .bar{height:4px;background:#e33;margin-top:2px}
