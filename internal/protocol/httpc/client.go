@@ -86,7 +86,11 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 	resp.URL = req.URL
 	t, err := req.Prepare()
 	if err != nil {
-		return resp.fail(&Error{Code: CodeInvalidURL, Op: req.Method + " " + req.URL, Err: err}, false)
+		code := CodeGeneric
+		if errors.Is(err, ErrInvalidURL) {
+			code = CodeInvalidURL
+		}
+		return resp.fail(&Error{Code: code, Op: req.Method + " " + req.URL, Err: err}, false)
 	}
 	timeout := req.Timeout
 	if timeout <= 0 {

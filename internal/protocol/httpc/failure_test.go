@@ -55,6 +55,7 @@ func TestFailures(t *testing.T) {
 		url     string
 		cfg     Config
 		timeout time.Duration
+		header  http.Header
 		code    int
 		msg     []string // substrings of the error message
 	}{
@@ -64,6 +65,8 @@ func TestFailures(t *testing.T) {
 		{name: "ftp scheme", url: "ftp://example.com/", code: CodeInvalidURL, msg: []string{"scheme must be http or https"}},
 		{name: "no host", url: "http:///path", code: CodeInvalidURL, msg: []string{"no host"}},
 		{name: "bad escape", url: "http://h/%zz", code: CodeInvalidURL, msg: []string{"invalid URL"}},
+		{name: "header injection", url: "http://127.0.0.1/", header: map[string][]string{"X": {"1\r\nEvil: 2"}}, code: CodeGeneric,
+			msg: []string{`invalid value for header "X": contains a line break`}},
 		{name: "unknown host", url: "http://surge-no-such-host.invalid/", code: CodeDNSNoIP, msg: []string{"surge-no-such-host.invalid"}},
 		{name: "server never answers", url: silent, timeout: 150 * time.Millisecond, code: CodeTimeout,
 			msg: []string{"request timed out after 150ms"}},
@@ -88,7 +91,7 @@ func TestFailures(t *testing.T) {
 			defer c.CloseIdle()
 			var resp Response
 			start := time.Now()
-			err := c.Do(context.Background(), &Request{URL: tt.url, Timeout: tt.timeout}, &resp)
+			err := c.Do(context.Background(), &Request{URL: tt.url, Timeout: tt.timeout, Header: tt.header}, &resp)
 			if err == nil {
 				t.Fatalf("no error; status %d", resp.Status)
 			}

@@ -1,6 +1,7 @@
 package httpc
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -97,17 +98,21 @@ func NewTarget(method, rawURL string, header http.Header, body []byte) (*Target,
 	return t, nil
 }
 
+// ErrInvalidURL is wrapped by the error of a URL that is not an absolute
+// http or https URL with a host.
+var ErrInvalidURL = errors.New("invalid URL")
+
 // parseURL accepts absolute http and https URLs with a host.
 func parseURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("invalid URL %q: %w", rawURL, unwrapURLError(err))
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidURL, rawURL, unwrapURLError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("invalid URL %q: scheme must be http or https", rawURL)
+		return nil, fmt.Errorf("%w %q: scheme must be http or https", ErrInvalidURL, rawURL)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("invalid URL %q: no host", rawURL)
+		return nil, fmt.Errorf("%w %q: no host", ErrInvalidURL, rawURL)
 	}
 	return u, nil
 }
