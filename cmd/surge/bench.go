@@ -176,6 +176,12 @@ func loadBaseline(stderr io.Writer, dir, ref string) (*bench.Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b := set.Origin; b != nil {
+		fmt.Fprintf(stderr, "surge bench: comparing with %s\n", b.Describe())
+		if d := b.MachineDiffers(bench.CurrentMachine()); d != "" {
+			fmt.Fprintf(stderr, "surge bench: warning: the baseline was measured on another machine (%s)\n", d)
+		}
+	}
 	return set, nil
 }
 

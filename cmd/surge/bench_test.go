@@ -219,7 +219,8 @@ func TestBenchSaveCompare(t *testing.T) {
 	exp := filepath.Join(dir, "cmp")
 	code, out, errs := runSurge(t, "bench", "--dir", dir, "--compare", "base", "--fail-on", "sec/op:+20%", "-r", "6", "-n", "work",
 		"--export-json", exp+".json", "--export-csv", exp+".csv", "--export-markdown", exp+".md", "--export-html", exp+".html", "--", "sleep 0.03")
-	if code != ExitThresholdsFailed || !strings.Contains(out, "✗ work: sec/op changed +") || !strings.Contains(errs, "significant change(s) beyond --fail-on sec/op:+20%") {
+	if code != ExitThresholdsFailed || !strings.Contains(out, "✗ work: sec/op changed +") || !strings.Contains(errs, "significant change(s) beyond --fail-on sec/op:+20%") ||
+		!strings.Contains(errs, "comparing with baseline base from ") {
 		t.Errorf("regression: exit %d\nstdout:\n%s\nstderr: %s", code, out, errs)
 	}
 	for ext, want := range map[string]string{".json": `"comparisons"`, ".csv": "old_median", ".md": "| work |", ".html": "<svg"} {

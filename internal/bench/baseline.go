@@ -146,11 +146,47 @@ func Load(dir, ref string) (*Set, []LineError, error) {
 		if label == "" {
 			label = labelOf(path)
 		}
-		return &Set{Label: label, Series: b.Series}, nil, nil
+		series := b.Series
+		b.Series = nil
+		return &Set{Label: label, Series: series, Origin: &b}, nil, nil
 	}
 	set, bad, err := ParseGoBench(bytes.NewReader(data), path, labelOf(path))
 	if err == nil && len(set.Series) == 0 {
 		err = fmt.Errorf("%s: no benchmark results in it", path)
 	}
 	return set, bad, err
+}
+
+// Describe says where a baseline comes from, in one line.
+func (b *Baseline) Describe() string {
+	s := fmt.Sprintf("baseline %s from %s", b.Name, b.Created.Format("2006-01-02 15:04 MST"))
+	if b.Commit != "" {
+		c := b.Commit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		s += " at commit " + c
+		if b.Dirty {
+			s += " (with uncommitted changes)"
+		}
+	}
+	return s
+}
+
+// MachineDiffers reports how the baseline's machine differs from m, or ""
+// when it looks the same: results from different hardware differ for
+// reasons no code change explains.
+func (b *Baseline) MachineDiffers(m Machine) string {
+	o := b.Machine
+	var d []string
+	if o.GOOS != m.GOOS || o.GOARCH != m.GOARCH {
+		d = append(d, fmt.Sprintf("%s/%s, here %s/%s", o.GOOS, o.GOARCH, m.GOOS, m.GOARCH))
+	}
+	if o.CPU != m.CPU {
+		d = append(d, fmt.Sprintf("CPU %q, here %q", o.CPU, m.CPU))
+	}
+	if o.NumCPU != m.NumCPU {
+		d = append(d, fmt.Sprintf("%d CPUs, here %d", o.NumCPU, m.NumCPU))
+	}
+	return strings.Join(d, "; ")
 }

@@ -24,6 +24,9 @@ type Series struct {
 type Set struct {
 	Label  string
 	Series []Series
+	// Origin is the saved baseline the set was loaded from, if any (its
+	// Series field is not kept).
+	Origin *Baseline
 	index  map[seriesKey]int
 }
 
