@@ -111,16 +111,14 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 		if resp.setCookie && c.jar != nil {
 			c.SetCookies(t.URL, readSetCookies(resp.Header()))
 		}
-		if !isRedirect(resp.Status) || len(resp.location) == 0 || c.cfg.MaxRedirects == 0 {
+		next, err := c.nextHop(t, resp)
+		if err != nil {
+			return resp.fail(err, true)
+		}
+		if next == nil {
 			break
 		}
-		if resp.Redirects >= c.cfg.MaxRedirects {
-			err := fmt.Errorf("stopped after %d redirects (MaxRedirects); last Location %q", resp.Redirects, resp.location)
-			return resp.fail(&Error{Code: CodeGeneric, Op: t.op, Err: err}, true)
-		}
-		if t, err = t.redirect(resp.Status, string(resp.location)); err != nil {
-			return resp.fail(&Error{Code: CodeGeneric, Op: req.Method + " " + resp.URL, Err: err}, true)
-		}
+		t = next
 		resp.Redirects++
 		resp.URL = t.rawURL
 	}
@@ -128,6 +126,23 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 		resp.ErrorCode = 1000 + resp.Status
 	}
 	return nil
+}
+
+// nextHop returns the Target a redirect response points to, or nil when
+// there is nothing to follow.
+func (c *Client) nextHop(t *Target, resp *Response) (*Target, error) {
+	if !isRedirect(resp.Status) || len(resp.location) == 0 || c.cfg.MaxRedirects == 0 {
+		return nil, nil
+	}
+	if resp.Redirects >= c.cfg.MaxRedirects {
+		err := fmt.Errorf("stopped after %d redirects (MaxRedirects); last Location %q", resp.Redirects, resp.location)
+		return nil, &Error{Code: CodeGeneric, Op: t.op, Err: err}
+	}
+	next, err := t.redirect(resp.Status, string(resp.location))
+	if err != nil {
+		return nil, &Error{Code: CodeGeneric, Op: t.op, Err: err}
+	}
+	return next, nil
 }
 
 // fail records err in r. keepStatus keeps the status of a response that did
