@@ -150,3 +150,14 @@ func TestTargetRedirectSemantics(t *testing.T) {
 		})
 	}
 }
+
+func TestRedirectWithBadLocation(t *testing.T) {
+	url := startOneShotServer(t, "HTTP/1.1 302 Found\r\nLocation: http://[::1\r\nContent-Length: 0\r\n\r\n")
+	c := New(Config{MaxRedirects: 3})
+	defer c.CloseIdle()
+	var resp Response
+	err := c.Do(context.Background(), &Request{URL: url}, &resp)
+	if err == nil || !strings.Contains(err.Error(), `following redirect: bad Location "http://[::1"`) || resp.Status != 302 {
+		t.Errorf("status %d, err %v; want 302 and a bad-Location error", resp.Status, err)
+	}
+}
