@@ -65,8 +65,8 @@ func runDBExplain(ctx context.Context, stdout io.Writer, args []string) error {
 	var f dbExplainFlags
 	fs := newFlagSet("db explain")
 	fs.StringVar(&f.dsn, "dsn", "", "PostgreSQL connection URL or key=value string (default $DATABASE_URL)")
-	fs.StringVar(&f.file, "f", "", "read the SQL statement from `FILE`")
-	fs.StringVar(&f.plan, "plan", "", "analyze a saved EXPLAIN (FORMAT JSON) plan from `FILE` instead of running anything")
+	fs.StringVar(&f.file, "f", "", "read the SQL statement from `FILE` (- for standard input)")
+	fs.StringVar(&f.plan, "plan", "", "analyze a saved EXPLAIN (FORMAT JSON) plan from `FILE` (- for standard input) instead of running anything")
 	fs.BoolVar(&f.commit, "commit", false, "keep the statement's changes (by default it runs in a transaction that is rolled back)")
 	fs.BoolVar(&f.noAnalyze, "no-analyze", false, "show the planner's plan without running the statement")
 	fs.DurationVar(&f.timeout, "timeout", 0, "cancel the statement after this long (statement_timeout); 0 keeps the server's")
@@ -95,7 +95,7 @@ func explainPlan(ctx context.Context, f dbExplainFlags, sql string) (*pgstat.Pla
 		return nil, usageErrorf("give exactly one of: the SQL as an argument, -f FILE, or --plan FILE")
 	}
 	if f.plan != "" {
-		data, err := os.ReadFile(f.plan)
+		data, err := readFileOrStdin(f.plan)
 		if err != nil {
 			return nil, usageErrorf("reading plan: %w", err)
 		}
@@ -106,7 +106,7 @@ func explainPlan(ctx context.Context, f dbExplainFlags, sql string) (*pgstat.Pla
 		return p, nil
 	}
 	if f.file != "" {
-		data, err := os.ReadFile(f.file)
+		data, err := readFileOrStdin(f.file)
 		if err != nil {
 			return nil, usageErrorf("reading SQL: %w", err)
 		}
@@ -119,6 +119,15 @@ func explainPlan(ctx context.Context, f dbExplainFlags, sql string) (*pgstat.Pla
 	defer conn.Close(context.WithoutCancel(ctx))
 	return pgstat.Explain(ctx, conn, sql, pgstat.ExplainOptions{
 		NoAnalyze: f.noAnalyze, Commit: f.commit, Timeout: f.timeout})
+}
+
+// readFileOrStdin reads path, or standard input for "-" (a plan pasted
+// into a pipe).
+func readFileOrStdin(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(path)
 }
 
 // dbConnect connects, turning a DSN that does not parse into a usage error.

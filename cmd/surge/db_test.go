@@ -179,6 +179,21 @@ func TestDBExplainPlanFile(t *testing.T) {
 	}
 }
 
+func TestDBExplainPlanStdin(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "..", "internal", "pgstat", "testdata", "initplan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	old := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = old }()
+	code, out, errs := dbRunSurge("db", "explain", "--plan", "-", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"subplan": "InitPlan 1 (returns $0)"`) {
+		t.Errorf("exit %d (%s):\n%s", code, errs, out)
+	}
+}
+
 // TestDBErrors: every bad input is one clear line on stderr and an exit
 // code that tells a user error (2) from a failure (1).
 func TestDBErrors(t *testing.T) {
