@@ -40,7 +40,7 @@ const (
 // needs none, and the file stays free of URLs).
 func (c *chart) svg() template.HTML {
 	var b strings.Builder
-	top := c.yMax()
+	top, step := c.yScale()
 	fmt.Fprintf(&b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-label="%s" data-points="%s">`,
 		c.ID, chartW, chartH, esc(c.Title), esc(c.hoverJSON()))
 	fmt.Fprintf(&b, `<text class="title" x="%d" y="18">%s</text>`, padL, esc(c.Title))
@@ -49,7 +49,7 @@ func (c *chart) svg() template.HTML {
 		fmt.Fprintf(&b, `<rect class="warmup" x="%s" y="%d" width="%s" height="%d"/><text class="warmup-label" x="%s" y="%d">warm-up</text>`,
 			f1(x0), padT, f1(math.Max(x1-x0, 1)), plotH, f1(x0+4), padT+12)
 	}
-	c.yAxis(&b, top)
+	c.yAxis(&b, top, step)
 	c.xAxis(&b)
 	for _, l := range c.Lines {
 		c.path(&b, l, top)
@@ -69,8 +69,9 @@ func (c *chart) x(sec float64) float64 {
 
 func (c *chart) y(v, top float64) float64 { return padT + plotH - v/top*plotH }
 
-// yMax is the top of the y axis: a round number above every value.
-func (c *chart) yMax() float64 {
+// yScale picks the y axis: a round tick step (1, 2 or 5 times a power of
+// ten) and the smallest multiple of it at or above every value.
+func (c *chart) yScale() (top, step float64) {
 	m := 0.0
 	for _, l := range c.Lines {
 		for _, v := range l.Values {
@@ -79,16 +80,17 @@ func (c *chart) yMax() float64 {
 			}
 		}
 	}
-	return niceCeil(m)
+	if m <= 0 {
+		return 1, 0.25
+	}
+	step = niceStep(m / 4)
+	return step * math.Ceil(m/step-1e-9), step
 }
 
-// niceCeil rounds v up to 1, 2, 2.5 or 5 times a power of ten.
-func niceCeil(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
+// niceStep rounds v up to 1, 2 or 5 times a power of ten.
+func niceStep(v float64) float64 {
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+	for _, m := range []float64{1, 2, 5} {
 		if v <= m*p*(1+1e-9) {
 			return m * p
 		}
@@ -96,10 +98,9 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
-func (c *chart) yAxis(b *strings.Builder, top float64) {
-	const ticks = 4
-	for i := 0; i <= ticks; i++ {
-		v := top * float64(i) / ticks
+func (c *chart) yAxis(b *strings.Builder, top, step float64) {
+	for i := 0; float64(i)*step <= top*(1+1e-9); i++ {
+		v := float64(i) * step
 		y := c.y(v, top)
 		fmt.Fprintf(b, `<line class="grid" x1="%d" x2="%d" y1="%s" y2="%s"/><text class="tick" x="%d" y="%s" text-anchor="end">%s</text>`,
 			padL, padL+plotW, f1(y), f1(y), padL-6, f1(y+4), esc(fmtValue(v, c.Unit)))
@@ -107,7 +108,7 @@ func (c *chart) yAxis(b *strings.Builder, top float64) {
 }
 
 func (c *chart) xAxis(b *strings.Builder) {
-	step := niceCeil(c.Span / 8)
+	step := niceStep(c.Span / 8)
 	if step < 1 {
 		step = 1
 	}

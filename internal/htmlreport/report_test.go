@@ -58,11 +58,11 @@ func TestReportContents(t *testing.T) {
 	for _, want := range []string{
 		"thresholds passed", "<code>p(95)&lt;500</code>", // verdict and threshold
 		`id="chart-rate"`, `id="chart-latency"`, `id="chart-vus"`, // the three charts
-		`class="warmup"`,                                 // warm-up marked
+		`class="warmup"`,                               // warm-up marked
 		`<td class="name">/api/orders</td>`, "fails/s", // per-name table
-		"status is 200",                  // checks
-		"HTTP 500 Internal Server Error", // errors
-		"<th>vus</th><td><code>10</code>", // configuration
+		"status is 200",                                        // checks
+		"HTTP 500 Internal Server Error",                       // errors
+		"<th>vus</th><td><code>10</code>",                      // configuration
 		"1.2.3-test", "linux/amd64", "<th>CPUs</th><td>4</td>", // environment
 		`<section id="extra-0" class="extra">`, `<table id="sql-top"></table>`, // extra section, unescaped
 		"warm-up: the first 3s are excluded", // notes
@@ -215,7 +215,7 @@ func TestFormatting(t *testing.T) {
 		{fmtMs(1500), "1.5 s"}, {fmtMs(90000), "1.5 min"}, {fmtMs(math.NaN()), "–"},
 		{fmtNum(950), "950"}, {fmtNum(1234), "1.2k"}, {fmtNum(45678), "46k"}, {fmtNum(2.5e6), "2.5M"}, {fmtNum(0.5), "0.5"},
 		{fmtClock(65), "1:05"}, {fmtClock(3725), "1:02:05"}, {fmtBytes(1536), "1.5 kB"},
-		{g(niceCeil(0)), "1"}, {g(niceCeil(7)), "10"}, {g(niceCeil(180)), "200"}, {g(niceCeil(0.22)), "0.25"}, {g(niceCeil(2400)), "2500"},
+		{g(niceStep(7)), "10"}, {g(niceStep(180)), "200"}, {g(niceStep(0.22)), "0.5"}, {g(niceStep(2400)), "5000"}, {g(niceStep(1)), "1"},
 	}
 	for i, tc := range tests {
 		if tc.got != tc.want {
@@ -225,3 +225,17 @@ func TestFormatting(t *testing.T) {
 }
 
 func g(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+func TestYScale(t *testing.T) {
+	tests := []struct {
+		max, top, step float64
+	}{
+		{33, 40, 10}, {6220, 8000, 2000}, {10, 10, 5}, {0, 1, 0.25}, {0.7, 0.8, 0.2}, {1, 1, 0.5},
+	}
+	for _, tc := range tests {
+		c := chart{Lines: []line{{Values: []float64{math.NaN(), tc.max / 2, tc.max}}}}
+		if top, step := c.yScale(); math.Abs(top-tc.top) > 1e-9 || math.Abs(step-tc.step) > 1e-9 {
+			t.Errorf("max %v: axis to %v step %v, want %v step %v", tc.max, top, step, tc.top, tc.step)
+		}
+	}
+}
