@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,6 +140,57 @@ func readBenchstatCSV(t *testing.T, path string) []bsTable {
 		out = append(out, tab)
 	}
 	return out
+}
+
+// TestTextAgreesWithBenchstat compares surge's text table with benchstat's
+// text output (testdata/benchstat.golden, from `benchstat old.txt
+// new.txt`) row by row, ignoring spacing and footnote marks.
+func TestTextAgreesWithBenchstat(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteText(&b, Compare(parseFile(t, "old.txt"), parseFile(t, "new.txt"), CompareOptions{})); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/benchstat.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := func(text string) []string {
+		var rows []string
+		for _, line := range strings.Split(text, "\n") {
+			if strings.Contains(line, "vs base") || strings.ContainsAny(strings.SplitN(strings.TrimSpace(line), " ", 2)[0], "⁰¹²³⁴⁵⁶⁷⁸⁹") {
+				continue // column headers, footnotes
+			}
+			f := strings.Fields(strings.Map(func(r rune) rune {
+				if strings.ContainsRune("⁰¹²³⁴⁵⁶⁷⁸⁹│", r) {
+					return ' '
+				}
+				return r
+			}, line))
+			if len(f) < 2 || strings.HasSuffix(f[0], ":") || strings.Contains(line, ".txt") {
+				continue // config and header lines
+			}
+			if f[0] == "geomean" { // surge marks a missing geomean with "-"
+				f = slices.DeleteFunc(f, func(s string) bool { return s == "-" })
+			}
+			if len(f) == 2 && strings.Contains(f[1], "/") {
+				continue // unit header line
+			}
+			rows = append(rows, strings.Join(f, " "))
+		}
+		return rows
+	}
+	got, exp := norm(b.String()), norm(string(want))
+	if len(exp) != 24 {
+		t.Fatalf("read %d rows from benchstat.golden, want 24 (4 units × 6)", len(exp))
+	}
+	if len(got) != len(exp) {
+		t.Fatalf("%d rows, benchstat has %d:\n%s\n---\n%s", len(got), len(exp), strings.Join(got, "\n"), strings.Join(exp, "\n"))
+	}
+	for i := range got {
+		if got[i] != exp[i] {
+			t.Errorf("row %d:\n surge     %s\n benchstat %s", i, got[i], exp[i])
+		}
+	}
 }
 
 func TestWriteTextGolden(t *testing.T) {
