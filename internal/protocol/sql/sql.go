@@ -119,15 +119,9 @@ func (p *Pool) lookup(name string) (string, error) {
 func (p *Pool) Exec(ctx context.Context, name string, args ...any) (int64, error) {
 	var n int64
 	err := p.call(ctx, name, func(c *pgx.Conn, sql string) error {
-		rows, err := c.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-		}
-		rows.Close()
-		n = rows.CommandTag().RowsAffected()
-		return rows.Err()
+		tag, err := c.Exec(ctx, sql, args...)
+		n = tag.RowsAffected()
+		return err
 	})
 	return n, err
 }

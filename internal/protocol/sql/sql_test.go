@@ -214,3 +214,29 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkPoolExec measures a primary-key lookup through the pool from
+// parallel goroutines: the client's overhead on top of the server's.
+func BenchmarkPoolExec(b *testing.B) {
+	dsn := os.Getenv("SURGE_TEST_PG_DSN")
+	if dsn == "" {
+		b.Skip("SURGE_TEST_PG_DSN is not set")
+	}
+	p, err := Open(context.Background(), dsn, Options{MaxConns: 4, Observe: func(string, time.Duration, error) {}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Define("one", "SELECT $1::int + 1"); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(2)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Exec(context.Background(), "one", 41); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
