@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,6 +50,9 @@ type runFlags struct {
 	summaryExport, trendStats, report string
 	noExceptionExit                   bool
 	includeTags, excludeTags          listFlag
+	profilePID                        int
+	profileURL, profileDir, pg        string
+	pgExplain                         bool
 	insecure, keepBodies, h2c, noH2   bool
 	quiet, noSummary, noColor         bool
 	config                            string
@@ -95,6 +98,11 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noExceptionExit, "no-exception-exit", false, "exit 0 even when iterations ended in exceptions (k6's behavior)")
 	fs.Var(&f.includeTags, "include-tag", "run only tasks with this tag (Locust's --tags; repeatable)")
 	fs.Var(&f.excludeTags, "exclude-tag", "skip tasks with this tag (Locust's --exclude-tags; repeatable)")
+	fs.IntVar(&f.profilePID, "profile-pid", 0, "record CPU profiles of this process during the test, one per stage")
+	fs.StringVar(&f.profileURL, "profile-url", "", "record CPU profiles of this Go service (its /debug/pprof URL) during the test, one per stage")
+	fs.StringVar(&f.profileDir, "profile-dir", "", "where stage profiles are saved (default .surge/profiles)")
+	fs.StringVar(&f.pg, "pg", "", "PostgreSQL DSN: report the statements that ran during the test (pg_stat_statements)")
+	fs.BoolVar(&f.pgExplain, "pg-explain", false, "with --pg: EXPLAIN ANALYZE the slowest read-only statement")
 	fs.StringVar(&f.config, "config", "", "read flag defaults from a YAML file (keys are long flag names)")
 }
 
@@ -160,6 +168,12 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	cfg.Color = isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == ""
 	if cfg.Registry == nil {
 		cfg.Registry = metrics.NewRegistry()
+	}
+	if f.profilePID != 0 || f.profileURL != "" || f.pg != "" {
+		cfg.Attach = &runner.Attach{ProfilePID: f.profilePID, ProfileURL: f.profileURL, ProfileDir: f.profileDir, PGDSN: f.pg, PGExplain: f.pgExplain}
+		cfg.Attach.Cuts, cfg.Attach.Targets = stageCuts(cfg.Scenarios)
+	} else if f.pgExplain {
+		return usageErrorf("--pg-explain needs --pg DSN")
 	}
 	sum, res, err := runner.Run(ctx, cfg)
 	var ce *runner.ConfigError
@@ -332,4 +346,33 @@ func (f *runFlags) quickConfig() (runner.Config, error) {
 	sc := &engine.Scenario{Name: "default", Executor: exec, GracefulStop: f.gracefulStop,
 		NewVU: func(st *vu.State) (engine.VU, error) { return httpvu.NewFixedVU(st, hc, req, name), nil }}
 	return runner.Config{Scenarios: []*engine.Scenario{sc}}, nil
+}
+
+// stageCuts returns the stage boundaries of the first ramping scenario and
+// each stage's target, so that one profile is recorded per stage.
+func stageCuts(scs []*engine.Scenario) ([]time.Duration, []float64) {
+	for _, sc := range scs {
+		var stages []engine.Stage
+		switch e := sc.Executor.(type) {
+		case engine.RampingVUs:
+			stages = e.Stages
+		case engine.RampingArrivalRate:
+			stages = e.Stages
+		}
+		if len(stages) == 0 {
+			continue
+		}
+		var cuts []time.Duration
+		var targets []float64
+		at := sc.StartTime
+		for i, st := range stages {
+			at += st.Duration
+			targets = append(targets, st.Target)
+			if i < len(stages)-1 {
+				cuts = append(cuts, at)
+			}
+		}
+		return cuts, targets
+	}
+	return nil, []float64{1}
 }

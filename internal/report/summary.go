@@ -9,6 +9,7 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 	"sort"
 	"strings"
 	"time"
@@ -36,6 +37,17 @@ type Summary struct {
 	Aborted    string
 	Stopped    bool // interrupted by the user
 	Notes      []string
+	// Attachments are what was recorded about the system under test during
+	// the run: profiles per stage, the SQL that ran. Text goes to the
+	// terminal, HTML to the report.
+	Attachments []Attachment
+}
+
+// Attachment is one extra section of the summary and report.
+type Attachment struct {
+	Title string
+	Text  string
+	HTML  template.HTML
 }
 
 // MetricSummary is one metric or sub-metric with its values under k6's keys

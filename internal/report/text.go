@@ -26,6 +26,15 @@ func (s *Summary) WriteText(w io.Writer, o TextOptions) error {
 	p.checks(s)
 	p.metrics(s)
 	p.errors(s)
+	for _, a := range s.Attachments {
+		if a.Text == "" {
+			continue
+		}
+		p.f("\n  %s\n", p.bold(strings.ToUpper(a.Title)))
+		for _, line := range strings.Split(strings.TrimRight(a.Text, "\n"), "\n") {
+			p.f("    %s\n", line)
+		}
+	}
 	p.f("\n  %s %s, %d iterations", p.bold("run"), fmtDuration(s.Duration), s.Iterations)
 	if vm := s.Metric("vus_max"); vm != nil {
 		p.f(", up to %.0f VUs", vm.Values["max"])

@@ -34,6 +34,8 @@ type Config struct {
 	Progress      bool      // a live status line on Status (a terminal)
 	Stdout        io.Writer // the summary
 	Status        io.Writer // the live status line (stderr)
+	// Attach records profiles and SQL of the system under test.
+	Attach *Attach
 	// OnTick is called after each registry tick (dashboards, exporters).
 	OnTick func(reg *metrics.Registry, now time.Time)
 }
@@ -57,6 +59,14 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 	for _, sc := range cfg.Scenarios {
 		total = max(total, sc.StartTime+sc.Executor.Length())
 	}
+	var at *attachment
+	if cfg.Attach.active() {
+		a, err := startAttach(ctx, cfg.Attach)
+		if err != nil {
+			return nil, nil, err
+		}
+		at = a
+	}
 	prog := &progress{w: cfg.Status, on: cfg.Progress && cfg.Status != nil, total: total}
 	var outErr error
 	res, err := engine.Run(ctx, engine.Options{
@@ -69,6 +79,9 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 				}
 			}
 			prog.tick(reg, now)
+			if at != nil {
+				at.tick(now.Sub(reg.StartTime()))
+			}
 			if cfg.OnTick != nil {
 				cfg.OnTick(reg, now)
 			}
@@ -79,6 +92,9 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 		return nil, nil, err
 	}
 	sum := report.Build(reg, res, cfg.TrendStats)
+	if at != nil {
+		outErr = errors.Join(outErr, at.finish(context.WithoutCancel(ctx), sum))
+	}
 	for _, o := range outs {
 		outErr = errors.Join(outErr, o.Close(sum))
 	}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/surgeload/surge/internal/demo"
+)
+
+// TestRunProfilesEachStage loads the demo API in two stages while profiling
+// it through its /debug/pprof endpoint: one CPU profile and flame graph per
+// stage, a differential flame graph, and sentences in the summary.
+func TestRunProfilesEachStage(t *testing.T) {
+	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
+	defer srv.Close()
+	dir := t.TempDir()
+	code, out, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL+"/api/flaky", "--stage", "2s:2", "--stage", "2s:6",
+		"--profile-url", srv.URL+"/debug/pprof", "--profile-dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, f := range []string{"cpu-stage-1.pb.gz", "cpu-stage-2.pb.gz", "cpu-stage-1.html", "cpu-diff-stage-2-vs-1.html"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if !strings.Contains(out, "PROFILES") || !strings.Contains(out, "stage 2 vs stage 1:") || !strings.Contains(out, "% of CPU is in") {
+		t.Errorf("summary lacks the profile sentences:\n%s", out)
+	}
+}
+
+func TestRunProfileUnreachable(t *testing.T) {
+	srv := okServer(t)
+	code, _, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-i", "1", "--profile-url", "http://127.0.0.1:1/debug/pprof")
+	if code != ExitUsage || !strings.Contains(stderr, "profiling the target") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("exit %d stderr %q", code, stderr)
+	}
+}
+
+// TestRunReportsSQLDuringTheTest runs a load whose server queries a real
+// PostgreSQL, and checks that the statement appears in the summary's SQL
+// section with its calls.
+func TestRunReportsSQLDuringTheTest(t *testing.T) {
+	dsn := os.Getenv("SURGE_TEST_PG_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("SURGE_TEST_PG_DSN is not set: test.sh starts PostgreSQL and sets it")
+		}
+		t.Skip("SURGE_TEST_PG_DSN not set (./test.sh starts a PostgreSQL)")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	srv := httptest.NewServer(sqlHandler(t, dsn))
+	defer srv.Close()
+	code, out, stderr := runCLI(t, ctx, "run", "--url", srv.URL, "-u", "2", "-i", "40", "--pg", dsn, "--pg-explain")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "SQL DURING THE TEST") || !strings.Contains(out, "surge_attach_probe") {
+		t.Errorf("summary lacks the SQL section with the probe query:\n%s", out)
+	}
+	code, _, stderr = runCLI(t, ctx, "run", "--url", srv.URL, "-i", "1", "--pg", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2")
+	if code != ExitUsage || !strings.Contains(stderr, "--pg:") {
+		t.Errorf("bad DSN: exit %d stderr %q", code, stderr)
+	}
+}
