@@ -43,8 +43,21 @@
 // handshakes, redirects, cookies, gzip and deflate decoding, and HTTP/2.
 // When TLS ALPN negotiates h2 (or Config.H2C asks for cleartext HTTP/2 with
 // prior knowledge) the connection is handed to a golang.org/x/net/http2
-// ClientConn, which multiplexes the VU's requests to that host; timings
-// there come from net/http/httptrace.
+// ClientConn, which multiplexes the VU's requests to that host (a second
+// connection opens only when the server's stream limit is reached); timings
+// there come from net/http/httptrace. Over TLS, crypto/tls itself allocates
+// a little per record read; httpc adds nothing to that.
+//
+// A request that provably never reached the server is sent again (at most
+// twice): a reused keep-alive connection that the server had closed while
+// idle, an HTTP/2 connection that was full or gone, a refused stream.
+//
+// Note: waiting for readability before the first read after a write (via
+// syscall.RawConn) would save the read that returns EAGAIN, one syscall per
+// request, but a response that lands before the wait is armed is then never
+// signalled by the edge-triggered poller, so it was rejected. A
+// bufio.Writer per connection was replaced by one buffer and one Write: the
+// request leaves in a single syscall and a connection holds 4 KiB less.
 //
 // # Results
 //
