@@ -1,9 +1,12 @@
 package pgstat
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // columns of pg_stat_statements by extension version, as the catalog lists
@@ -68,5 +71,17 @@ func TestColorFor(t *testing.T) {
 	t.Setenv("NO_COLOR", "1")
 	if ColorFor(os.Stdout, yes) {
 		t.Error("NO_COLOR is set")
+	}
+}
+
+// TestNotPreloaded: the extension created but not in
+// shared_preload_libraries fails on every read with SQLSTATE 55000; the
+// user gets the steps, not the server's terse line alone.
+func TestNotPreloaded(t *testing.T) {
+	err := statementsError(&pgconn.PgError{Code: "55000",
+		Message: "pg_stat_statements must be loaded via shared_preload_libraries"})
+	if !errors.Is(err, ErrNoExtension) || !strings.Contains(err.Error(), "restart PostgreSQL") ||
+		!strings.Contains(err.Error(), "must be loaded via shared_preload_libraries") {
+		t.Errorf("got %v", err)
 	}
 }

@@ -13,6 +13,9 @@
 //   - text.go, json.go and html.go render an analyzed Plan.
 //   - explain.go and statements.go are the thin shells that talk to a
 //     server with pgx; errors.go turns server errors into one clear line.
+//   - statements.go also holds the pure part of pg_stat_statements: Diff of
+//     two snapshots and Sort; top.go renders the result for the terminal
+//     and the report.
 //
 // Self time follows the rules of pev2 (explain.dalibo.com), so the numbers
 // match what users see there:
