@@ -1,0 +1,331 @@
+package js
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/grafana/sobek"
+
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/protocol/httpc"
+	"github.com/surgeload/surge/internal/protocol/httpvu"
+)
+
+// httpConfig is the client configuration with the script's options.
+func (s *Script) httpConfig() httpc.Config {
+	c := s.cfg.HTTP
+	if c.Timeout == 0 {
+		c = httpc.DefaultConfig()
+	}
+	o := s.Options
+	if o.DiscardResponseBodies {
+		c.DiscardBody = true
+	}
+	if o.InsecureSkipTLSVerify {
+		c.TLS = insecureTLS()
+	}
+	if o.UserAgent != "" {
+		c.UserAgent = o.UserAgent
+	}
+	return c
+}
+
+// statusSet is what http.expectedStatuses returns.
+type statusSet struct{ fn func(int) bool }
+
+// httpModule is k6/http.
+func (v *VU) httpModule() *sobek.Object {
+	withBody := func(method string) func(url string, body, params sobek.Value) sobek.Value {
+		return func(url string, body, params sobek.Value) sobek.Value {
+			return v.request(method, url, body, params, "", v.parseParams(params))
+		}
+	}
+	noBody := func(method string) func(url string, params sobek.Value) sobek.Value {
+		return func(url string, params sobek.Value) sobek.Value {
+			return v.request(method, url, nil, params, "", v.parseParams(params))
+		}
+	}
+	return v.object(map[string]any{
+		"get":     noBody("GET"),
+		"head":    noBody("HEAD"),
+		"post":    withBody("POST"),
+		"put":     withBody("PUT"),
+		"patch":   withBody("PATCH"),
+		"del":     withBody("DELETE"),
+		"options": withBody("OPTIONS"),
+		"request": func(method, url string, body, params sobek.Value) sobek.Value {
+			return v.request(strings.ToUpper(method), url, body, params, "", v.parseParams(params))
+		},
+		"batch": v.batch,
+		"expectedStatuses": func(call sobek.FunctionCall) sobek.Value {
+			return v.rt.ToValue(v.expectedStatuses(call.Arguments))
+		},
+		"setResponseCallback": func(cb sobek.Value) {
+			expected := func(int) bool { return true }
+			if ss, ok := cb.Export().(*statusSet); ok {
+				expected = ss.fn
+			}
+			// the client caches sinks by expectation: start a fresh one
+			c := httpvu.New(v.st, v.s.httpConfig())
+			c.Expected, c.Group = expected, v.http.Group
+			v.http = c
+		},
+	})
+}
+
+func (v *VU) expectedStatuses(args []sobek.Value) *statusSet {
+	type rng struct{ lo, hi int }
+	var rs []rng
+	for _, a := range args {
+		if o, ok := a.(*sobek.Object); ok {
+			rs = append(rs, rng{int(o.Get("min").ToInteger()), int(o.Get("max").ToInteger())})
+			continue
+		}
+		n := int(a.ToInteger())
+		rs = append(rs, rng{n, n})
+	}
+	return &statusSet{fn: func(st int) bool {
+		for _, r := range rs {
+			if st >= r.lo && st <= r.hi {
+				return true
+			}
+		}
+		return false
+	}}
+}
+
+// reqParams are the parsed k6 request params.
+type reqParams struct {
+	header       http.Header
+	name         string
+	tags         []metrics.Tag
+	timeout      time.Duration
+	responseType string
+	expected     func(int) bool
+}
+
+func (v *VU) parseParams(params sobek.Value) reqParams {
+	p := reqParams{header: http.Header{}}
+	if params == nil || sobek.IsUndefined(params) || sobek.IsNull(params) {
+		return p
+	}
+	o := params.ToObject(v.rt)
+	if h := o.Get("headers"); h != nil && !sobek.IsUndefined(h) && !sobek.IsNull(h) {
+		ho := h.ToObject(v.rt)
+		for _, k := range ho.Keys() {
+			p.header.Set(k, ho.Get(k).String())
+		}
+	}
+	if c := o.Get("cookies"); c != nil && !sobek.IsUndefined(c) && !sobek.IsNull(c) {
+		co := c.ToObject(v.rt)
+		var parts []string
+		keys := co.Keys()
+		sort.Strings(keys)
+		for _, k := range keys {
+			val := co.Get(k)
+			if vo, ok := val.(*sobek.Object); ok {
+				val = vo.Get("value")
+			}
+			parts = append(parts, k+"="+val.String())
+		}
+		if len(parts) > 0 {
+			p.header.Set("Cookie", strings.Join(parts, "; "))
+		}
+	}
+	for _, t := range v.tagsOf(o.Get("tags")) {
+		if t.Key == "name" {
+			p.name = t.Value
+			continue
+		}
+		p.tags = append(p.tags, t)
+	}
+	if n := o.Get("name"); n != nil && !sobek.IsUndefined(n) {
+		p.name = n.String()
+	}
+	if t := o.Get("timeout"); t != nil && !sobek.IsUndefined(t) {
+		if d, err := parseDurationValue(t.Export()); err == nil {
+			p.timeout = d
+		}
+	}
+	if rt := o.Get("responseType"); rt != nil && !sobek.IsUndefined(rt) {
+		p.responseType = rt.String()
+	}
+	if cb := o.Get("responseCallback"); cb != nil && !sobek.IsUndefined(cb) {
+		if ss, ok := cb.Export().(*statusSet); ok {
+			p.expected = ss.fn
+		} else if sobek.IsNull(cb) {
+			p.expected = func(int) bool { return true }
+		}
+	}
+	return p
+}
+
+// requestBody encodes a body argument: a string, an ArrayBuffer, or an
+// object sent as a form (k6's rule).
+func (v *VU) requestBody(body sobek.Value, h http.Header) []byte {
+	if body == nil || sobek.IsUndefined(body) || sobek.IsNull(body) {
+		return nil
+	}
+	if o, ok := body.(*sobek.Object); ok {
+		if ab, ok := o.Export().(sobek.ArrayBuffer); ok {
+			return ab.Bytes()
+		}
+		form := url.Values{}
+		for _, k := range o.Keys() {
+			form.Set(k, o.Get(k).String())
+		}
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		return []byte(form.Encode())
+	}
+	return []byte(body.String())
+}
+
+// request sends one request and returns the k6 Response object.
+func (v *VU) request(method, rawURL string, body, params sobek.Value, host string, p reqParams) sobek.Value {
+	if v.inInit {
+		v.throw("making HTTP requests in the init context is not supported; use setup()")
+	}
+	req, resp, hp := v.prepare(method, rawURL, body, p, host)
+	err := v.http.Do(v.ctx, req, resp, hp)
+	if err != nil && v.ctx.Err() != nil {
+		v.rt.Interrupt(errStopped)
+	}
+	return v.response(req, resp, p, err)
+}
+
+func (v *VU) prepare(method, rawURL string, body sobek.Value, p reqParams, host string) (*httpc.Request, *httpc.Response, httpvu.Params) {
+	if host != "" && strings.HasPrefix(rawURL, "/") {
+		rawURL = host + rawURL
+	}
+	b := v.requestBody(body, p.header)
+	req := &httpc.Request{Method: method, URL: rawURL, Header: p.header, Body: b, Timeout: p.timeout}
+	hp := httpvu.Params{Name: p.name, Expected: p.expected}
+	if len(p.tags) > 0 {
+		hp.Tags = v.st.Registry.Intern(p.tags...)
+	}
+	return req, &httpc.Response{}, hp
+}
+
+// response builds the k6 Response object.
+func (v *VU) response(req *httpc.Request, resp *httpc.Response, p reqParams, err error) *sobek.Object {
+	rt := v.rt
+	o := rt.CreateObject(v.responseProto())
+	_ = o.Set("status", resp.Status)
+	_ = o.Set("proto", resp.Proto)
+	u := resp.URL
+	if u == "" {
+		u = req.URL
+	}
+	_ = o.Set("url", u)
+	switch {
+	case p.responseType == "none" || v.s.Options.DiscardResponseBodies && p.responseType == "":
+		_ = o.Set("body", sobek.Null())
+	case p.responseType == "binary":
+		_ = o.Set("body", rt.NewArrayBuffer(append([]byte(nil), resp.Body...)))
+	default:
+		_ = o.Set("body", string(resp.Body))
+	}
+	hdr := rt.NewObject()
+	if resp.Status != 0 {
+		for k, vs := range resp.Header() {
+			_ = hdr.Set(k, strings.Join(vs, ", "))
+		}
+	}
+	_ = o.Set("headers", hdr)
+	tm := resp.Timings
+	_ = o.Set("timings", v.object(map[string]any{
+		"duration": ms(tm.Duration), "blocked": ms(tm.Blocked), "connecting": ms(tm.Connecting),
+		"tls_handshaking": ms(tm.TLSHandshaking), "sending": ms(tm.Sending),
+		"waiting": ms(tm.Waiting), "receiving": ms(tm.Receiving),
+	}))
+	e, code := "", 0
+	if err != nil {
+		e, code = err.Error(), resp.ErrorCode
+	} else if resp.Status >= 400 {
+		code = resp.ErrorCode
+	}
+	_ = o.Set("error", e)
+	_ = o.Set("error_code", code)
+	req2 := v.object(map[string]any{"method": req.Method, "url": req.URL, "body": string(req.Body)})
+	_ = o.Set("request", req2)
+	return o
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// responseProto holds the Response methods, shared by a VU's responses.
+func (v *VU) responseProto() *sobek.Object {
+	if v.respProto != nil {
+		return v.respProto
+	}
+	rt := v.rt
+	p := rt.NewObject()
+	_ = p.Set("json", func(call sobek.FunctionCall) sobek.Value {
+		body := call.This.ToObject(rt).Get("body")
+		if body == nil || sobek.IsNull(body) || sobek.IsUndefined(body) {
+			v.throw("the response has no body (discardResponseBodies or responseType none)")
+		}
+		parse, _ := sobek.AssertFunction(rt.Get("JSON").ToObject(rt).Get("parse"))
+		r, err := parse(sobek.Undefined(), body)
+		if err != nil {
+			panic(err)
+		}
+		if sel := call.Argument(0); !sobek.IsUndefined(sel) {
+			for _, k := range strings.Split(sel.String(), ".") {
+				if sobek.IsUndefined(r) || sobek.IsNull(r) {
+					break
+				}
+				r = r.ToObject(rt).Get(k)
+				if r == nil {
+					r = sobek.Undefined()
+				}
+			}
+		}
+		return r
+	})
+	v.respProto = p
+	return p
+}
+
+// batch sends requests one after another and returns their responses, as
+// an array or an object keyed like the argument.
+func (v *VU) batch(reqs sobek.Value) sobek.Value {
+	o := reqs.ToObject(v.rt)
+	one := func(x sobek.Value) sobek.Value {
+		if s, ok := x.Export().(string); ok {
+			return v.request("GET", s, nil, nil, "", v.parseParams(nil))
+		}
+		if xo, ok := x.(*sobek.Object); ok {
+			if o.ClassName() == "Array" && xo.ClassName() == "Array" || xo.ClassName() == "Array" {
+				m := strings.ToUpper(xo.Get("0").String())
+				return v.request(m, xo.Get("1").String(), xo.Get("2"), nil, "", v.parseParams(xo.Get("3")))
+			}
+			m := "GET"
+			if mv := xo.Get("method"); mv != nil && !sobek.IsUndefined(mv) {
+				m = strings.ToUpper(mv.String())
+			}
+			return v.request(m, xo.Get("url").String(), xo.Get("body"), nil, "", v.parseParams(xo.Get("params")))
+		}
+		v.throw("http.batch: bad request %s", x.String())
+		return nil
+	}
+	if o.ClassName() == "Array" {
+		n := int(o.Get("length").ToInteger())
+		out := make([]any, n)
+		for i := 0; i < n; i++ {
+			out[i] = one(o.Get(fmt.Sprint(i)))
+		}
+		return v.rt.NewArray(out...)
+	}
+	res := v.rt.NewObject()
+	for _, k := range o.Keys() {
+		_ = res.Set(k, one(o.Get(k)))
+	}
+	return res
+}

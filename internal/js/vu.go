@@ -1,0 +1,233 @@
+package js
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/grafana/sobek"
+
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/protocol/httpvu"
+	"github.com/surgeload/surge/internal/vu"
+)
+
+// VU is one virtual user: a sobek runtime that ran the script's init code.
+// It is used by one goroutine at a time.
+type VU struct {
+	s       *Script
+	rt      *sobek.Runtime
+	st      *vu.State
+	http    *httpvu.Client
+	ctx     context.Context
+	exports *sobek.Object
+	modules map[string]sobek.Value
+	env     map[string]string
+
+	fn   sobek.Callable // the exec function
+	data sobek.Value    // setup() result, parsed once
+
+	respProto *sobek.Object
+	user      *userVU // Locust-style user state, nil for k6 iterations
+	inInit    bool
+}
+
+// Exception is an uncaught JavaScript exception in an iteration. It
+// implements engine.Locator so that each distinct exception is shown once
+// with its script line.
+type Exception struct {
+	Msg   string
+	Where string // file:line
+}
+
+func (e *Exception) Error() string    { return e.Msg }
+func (e *Exception) Location() string { return e.Where }
+
+var _ engine.Locator = (*Exception)(nil)
+
+// errStopped interrupts a runtime whose iteration's context ended.
+var errStopped = errors.New("iteration stopped")
+
+// initTimeout interrupts init code that runs too long.
+type initTimeout struct {
+	phase string
+	d     time.Duration
+}
+
+func (e *initTimeout) Error() string {
+	return fmt.Sprintf("%s did not finish within %s (an endless loop?)", e.phase, e.d)
+}
+
+// newVU creates a runtime, runs the init code and reads the exports.
+// env adds to (overrides) the script's __ENV, for scenario env.
+func (s *Script) newVU(ctx context.Context, st *vu.State, env map[string]string, controller bool) (*VU, error) {
+	rt := sobek.New()
+	rt.SetFieldNameMapper(sobek.UncapFieldNameMapper())
+	v := &VU{s: s, rt: rt, st: st, ctx: ctx, modules: map[string]sobek.Value{}, inInit: true}
+	v.env = s.cfg.Env
+	if len(env) > 0 {
+		v.env = make(map[string]string, len(s.cfg.Env)+len(env))
+		for k, x := range s.cfg.Env {
+			v.env[k] = x
+		}
+		for k, x := range env {
+			v.env[k] = x
+		}
+	}
+	hc := s.httpConfig()
+	v.http = httpvu.New(st, hc)
+	if err := v.setGlobals(); err != nil {
+		return nil, err
+	}
+	wrapper, err := rt.RunProgram(s.prg)
+	if err != nil {
+		return nil, s.phaseError("init", v.wrapErr(err))
+	}
+	fn, _ := sobek.AssertFunction(wrapper)
+	module := rt.NewObject()
+	exports := rt.NewObject()
+	_ = module.Set("exports", exports)
+	if _, err := v.callWithTimeout(ctx, s.cfg.InitTimeout, "init code", fn, exports, rt.Get("require"), module, rt.Get("open")); err != nil {
+		return nil, s.phaseError("init", err)
+	}
+	ex := module.Get("exports")
+	if ex == nil || sobek.IsUndefined(ex) || sobek.IsNull(ex) {
+		ex = exports
+	}
+	v.exports = ex.ToObject(rt)
+	v.inInit = false
+	return v, nil
+}
+
+func (v *VU) setGlobals() error {
+	rt := v.rt
+	env := rt.NewObject()
+	for k, x := range v.env {
+		_ = env.Set(k, x)
+	}
+	for name, val := range map[string]any{
+		"__ENV":   env,
+		"__VU":    v.st.ID,
+		"__ITER":  0,
+		"require": v.require,
+		"open":    v.open,
+		"console": v.newConsole(),
+		"global":  rt.GlobalObject(),
+	} {
+		if err := rt.Set(name, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// callWithTimeout calls fn, interrupting it after d.
+func (v *VU) callWithTimeout(ctx context.Context, d time.Duration, phase string, fn sobek.Callable, args ...sobek.Value) (sobek.Value, error) {
+	v.rt.ClearInterrupt()
+	t := time.AfterFunc(d, func() { v.rt.Interrupt(&initTimeout{phase: phase, d: d}) })
+	defer t.Stop()
+	return v.call(ctx, fn, args...)
+}
+
+// call runs fn with the VU's context set to ctx; the runtime is
+// interrupted when ctx ends.
+func (v *VU) call(ctx context.Context, fn sobek.Callable, args ...sobek.Value) (sobek.Value, error) {
+	v.ctx = ctx
+	stop := context.AfterFunc(ctx, func() { v.rt.Interrupt(errStopped) })
+	res, err := fn(sobek.Undefined(), args...)
+	if !stop() {
+		// the interrupt was (or is being) delivered; ctx is done
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, v.wrapErr(err)
+	}
+	return res, nil
+}
+
+// wrapErr turns sobek's errors into surge's: exceptions with their script
+// position, aborts, stops and timeouts.
+func (v *VU) wrapErr(err error) error {
+	var ie *sobek.InterruptedError
+	if errors.As(err, &ie) {
+		switch x := ie.Value().(type) {
+		case *engine.AbortError:
+			return x
+		case *initTimeout:
+			return &ScriptError{File: v.s.Path, Msg: x.Error()}
+		case error:
+			if errors.Is(x, errStopped) {
+				return context.Canceled
+			}
+			return x
+		}
+		return err
+	}
+	var ex *sobek.Exception
+	if errors.As(err, &ex) {
+		return &Exception{Msg: exceptionMessage(ex), Where: v.location(ex.Stack())}
+	}
+	var se *sobek.CompilerSyntaxError
+	if errors.As(err, &se) {
+		return &ScriptError{File: v.s.Path, Msg: se.Error()}
+	}
+	return err
+}
+
+func exceptionMessage(ex *sobek.Exception) string {
+	val := ex.Value()
+	if val == nil {
+		return ex.Error()
+	}
+	if o, ok := val.(*sobek.Object); ok {
+		if ab, ok := o.Export().(*engine.AbortError); ok {
+			return ab.Error()
+		}
+	}
+	return val.String()
+}
+
+// location is file:line of the innermost frame of the script.
+func (v *VU) location(stack []sobek.StackFrame) string {
+	for _, f := range stack {
+		p := f.Position()
+		if p.Line > 0 && p.Filename != "" {
+			return fmt.Sprintf("%s:%d", shortName(p.Filename, v.s.Path), p.Line)
+		}
+	}
+	return shortName(v.s.Path, v.s.Path)
+}
+
+// shortName shows a position's file as the user named the script.
+func shortName(file, script string) string {
+	file = strings.TrimPrefix(file, "file://")
+	if strings.HasSuffix(script, file) || strings.HasSuffix(file, script) {
+		return script
+	}
+	return file
+}
+
+// throw raises a JavaScript Error with msg from Go.
+func (v *VU) throw(format string, args ...any) {
+	panic(v.rt.NewGoError(fmt.Errorf(format, args...)))
+}
+
+// setupData is the VU's copy of setup()'s result.
+func (v *VU) setupData() sobek.Value {
+	if v.data != nil {
+		return v.data
+	}
+	if v.s.setupJSON == "" {
+		v.data = sobek.Undefined()
+		return v.data
+	}
+	parse, _ := sobek.AssertFunction(v.rt.Get("JSON").ToObject(v.rt).Get("parse"))
+	d, err := parse(sobek.Undefined(), v.rt.ToValue(v.s.setupJSON))
+	if err != nil {
+		d = sobek.Undefined()
+	}
+	v.data = d
+	return d
+}
