@@ -14,7 +14,7 @@ import (
 )
 
 // buildGo compiles testdata/NAME/main.go into a temp dir.
-func buildGo(t *testing.T, name string, ldflags ...string) string {
+func buildGo(t testing.TB, name string, ldflags ...string) string {
 	t.Helper()
 	src, err := filepath.Abs(filepath.Join("testdata", name, "main.go"))
 	if err != nil {

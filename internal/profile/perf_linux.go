@@ -65,7 +65,7 @@ func openPerfRing(tid, rate, pages int) (*perfRing, error) {
 		Sample:      uint64(rate),
 		Sample_type: sampleType,
 		Bits:        unix.PerfBitFreq | unix.PerfBitExcludeCallchainKernel | unix.PerfBitExcludeHv,
-		Wakeup:      1,
+		Wakeup:      0, // no wakeup per sample: the reader polls on a timer
 	}
 	attr.Size = uint32(unsafe.Sizeof(attr))
 	attr.Sample_max_stack = 0
