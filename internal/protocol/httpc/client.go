@@ -90,7 +90,11 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 		if errors.Is(err, ErrInvalidURL) {
 			code = CodeInvalidURL
 		}
-		return resp.fail(&Error{Code: code, Op: req.Method + " " + req.URL, Err: err}, false)
+		method := req.Method
+		if method == "" {
+			method = http.MethodGet
+		}
+		return resp.fail(&Error{Code: code, Op: method + " " + req.URL, Err: err}, false)
 	}
 	timeout := req.Timeout
 	if timeout <= 0 {
