@@ -86,15 +86,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 	resp.URL = req.URL
 	t, err := req.Prepare()
 	if err != nil {
-		code := CodeGeneric
-		if errors.Is(err, ErrInvalidURL) {
-			code = CodeInvalidURL
-		}
-		method := req.Method
-		if method == "" {
-			method = http.MethodGet
-		}
-		return resp.fail(&Error{Code: code, Op: method + " " + req.URL, Err: err}, false)
+		return resp.fail(prepareError(req, err), false)
 	}
 	timeout := req.Timeout
 	if timeout <= 0 {
@@ -130,6 +122,20 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 		resp.ErrorCode = 1000 + resp.Status
 	}
 	return nil
+}
+
+// prepareError is the error of a request that could not be serialized:
+// 1020 for a bad URL, 1000 for a bad method or header.
+func prepareError(req *Request, err error) error {
+	code := CodeGeneric
+	if errors.Is(err, ErrInvalidURL) {
+		code = CodeInvalidURL
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	return &Error{Code: code, Op: method + " " + req.URL, Err: err}
 }
 
 // nextHop returns the Target a redirect response points to, or nil when
