@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,46 @@ func TestPerfMapLookup(t *testing.T) {
 		if got := pm.lookup(tc.addr); got != tc.want {
 			t.Errorf("lookup(%#x) = %q, want %q", tc.addr, got, tc.want)
 		}
+	}
+}
+
+func TestGoInlinedFramesExpand(t *testing.T) {
+	bin := buildGo(t, "inline")
+	cmd := startReady(t, bin, "30s")
+	p := recordPID(t, cmd.Process.Pid, 499, time.Second)
+	var col bytes.Buffer
+	if err := WriteCollapsed(&col, p, 0); err != nil {
+		t.Fatal(err)
+	}
+	share, n := shareOf(p, "main.mix")
+	if share < 0.5 || !strings.Contains(col.String(), "main.outer;main.mix ") {
+		t.Fatalf("inlined main.mix has %.0f%% of %d samples; want most, under main.outer:\n%s", 100*share, n, firstLines(col.String(), 10))
+	}
+	// The outer frame's line is the call site, not a line of mix.
+	for _, s := range p.Sample {
+		for _, l := range s.Location {
+			if len(l.Line) == 2 && l.Line[0].Function.Name == "main.mix" {
+				src := readSource(l.Line[1].Function.Filename)
+				if ln := l.Line[1].Line; ln < 1 || int(ln) > len(src) || !strings.Contains(src[ln-1], "x = mix(x)") {
+					t.Fatalf("main.outer line %d is not the call site", ln)
+				}
+				return
+			}
+		}
+	}
+	t.Fatal("no location holds main.mix inlined into main.outer")
+}
+
+func TestCDWARFLineTables(t *testing.T) {
+	bin := buildC(t, "cprog", "-g")
+	cmd := startReady(t, bin, "30")
+	p := recordPID(t, cmd.Process.Pid, 499, time.Second)
+	fls := Lines(p, regexp.MustCompile(`^c_leaf$`), 0)
+	if len(fls) != 1 || !strings.HasSuffix(fls[0].File, "prog.c") || len(fls[0].Lines) == 0 {
+		t.Fatalf("c_leaf lines = %+v, want lines of prog.c", fls)
+	}
+	src := readSource(fls[0].File)
+	if ln := fls[0].Lines[0].Line; ln < 1 || int(ln) > len(src) || !strings.Contains(src[ln-1], "for (long i") {
+		t.Fatalf("hottest c_leaf line %d is not its loop", ln)
 	}
 }
