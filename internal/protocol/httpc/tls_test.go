@@ -1,6 +1,7 @@
 package httpc
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -264,5 +265,36 @@ func TestHTTP2StreamLimitOpensMoreConnections(t *testing.T) {
 	c.mu.Unlock()
 	if left != 0 {
 		t.Errorf("%d HTTP/2 connections left open after CloseIdle", left)
+	}
+}
+
+func TestHTTP2GzipAndBodyCap(t *testing.T) {
+	const text = "compressed over HTTP/2, compressed over HTTP/2, compressed over HTTP/2"
+	srv, clientTLS := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			w.Write(make([]byte, 256<<10))
+			return
+		}
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			http.Error(w, "no gzip", 400)
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		zw.Write([]byte(text))
+		zw.Close()
+	}), nil)
+	c := New(Config{TLS: clientTLS, Gzip: true, MaxBodyBytes: 64 << 10})
+	defer c.CloseIdle()
+	if resp := do(t, c, &Request{URL: srv.URL}); resp.Proto != "HTTP/2.0" || string(resp.Body) != text {
+		t.Errorf("%s %q, want HTTP/2.0 and the decoded text", resp.Proto, resp.Body)
+	}
+	var resp Response
+	err := c.Do(context.Background(), &Request{URL: srv.URL + "/big"}, &resp)
+	if err == nil || !strings.Contains(err.Error(), "MaxBodyBytes") || len(resp.Body) != 64<<10 || resp.Status != 200 {
+		t.Errorf("big body: status %d, %d bytes, err %v; want 200, 64 KiB and a MaxBodyBytes error", resp.Status, len(resp.Body), err)
+	}
+	if resp := do(t, c, &Request{URL: srv.URL}); string(resp.Body) != text {
+		t.Errorf("after a capped body the connection still works: %q", resp.Body)
 	}
 }
