@@ -205,45 +205,7 @@ func runBenchCommands(ctx context.Context, stdout, stderr io.Writer, args []stri
 	fs := newFlagSet("bench")
 	var f benchCmdFlags
 	var o benchOut
-	both := func(p *int, short, long string, def int, usage string) {
-		fs.IntVar(p, short, def, usage)
-		fs.IntVar(p, long, def, usage)
-	}
-	both(&f.warmup, "w", "warmup", 0, "warm-up runs of each command before measuring")
-	both(&f.minRuns, "m", "min-runs", bench.DefaultMinRuns, "least measured runs of each command")
-	both(&f.maxRuns, "M", "max-runs", 0, "most measured runs of each command (0: no limit)")
-	both(&f.runs, "r", "runs", 0, "exact number of measured runs (sets --min-runs and --max-runs)")
-	fs.DurationVar(&f.minTime, "min-time", bench.DefaultMinTime, "least time spent measuring each command")
-	for _, n := range []string{"p", "prepare"} {
-		fs.Var(&f.prepare, n, "command to run before each run (once for all, or once per command)")
-	}
-	for _, n := range []string{"n", "command-name"} {
-		fs.Var(&f.names, n, "name of a command in reports (repeatable, in order)")
-	}
-	for _, n := range []string{"P", "parameter-scan"} {
-		fs.Var(&f.scans, n, "`NAME LO HI`: run each command for NAME=LO..HI, substituted for {NAME}")
-	}
-	fs.StringVar(&f.step, "D", "1", "step of -P parameter scans")
-	fs.StringVar(&f.step, "parameter-step-size", "1", "step of -P parameter scans")
-	for _, n := range []string{"L", "parameter-list"} {
-		fs.Var(&f.lists, n, "`NAME a,b,c`: run each command for each listed value of {NAME}")
-	}
-	for _, n := range []string{"s", "setup"} {
-		fs.StringVar(&f.setup, n, "", "command to run once per command before its runs")
-	}
-	for _, n := range []string{"c", "cleanup"} {
-		fs.StringVar(&f.cleanup, n, "", "command to run once per command after its runs")
-	}
-	for _, n := range []string{"S", "shell"} {
-		fs.StringVar(&f.shell, n, bench.DefaultShell, "shell that runs each command as SHELL -c CMD")
-	}
-	for _, n := range []string{"N", "no-shell"} {
-		fs.BoolVar(&f.noShell, n, false, "run commands directly, split into words, without a shell")
-	}
-	for _, n := range []string{"i", "ignore-failure"} {
-		fs.BoolVar(&f.ignore, n, false, "keep going when a command exits non-zero")
-	}
-	fs.BoolVar(&f.showOutput, "show-output", false, "show the commands' output on stderr")
+	f.register(fs)
 	o.register(fs, true)
 	pre, err := joinScanArgs(args)
 	if err != nil {
@@ -301,6 +263,50 @@ func reportCommands(stdout, stderr io.Writer, o *benchOut, ths []bench.Threshold
 		}
 	}
 	return o.finish(stdout, stderr, ths, tables, results, set, "commands")
+}
+
+// register defines the flags of the commands form, with hyperfine's short
+// and long names.
+func (f *benchCmdFlags) register(fs *flag.FlagSet) {
+	both := func(p *int, short, long string, def int, usage string) {
+		fs.IntVar(p, short, def, usage)
+		fs.IntVar(p, long, def, usage)
+	}
+	both(&f.warmup, "w", "warmup", 0, "warm-up runs of each command before measuring")
+	both(&f.minRuns, "m", "min-runs", bench.DefaultMinRuns, "least measured runs of each command")
+	both(&f.maxRuns, "M", "max-runs", 0, "most measured runs of each command (0: no limit)")
+	both(&f.runs, "r", "runs", 0, "exact number of measured runs (sets --min-runs and --max-runs)")
+	fs.DurationVar(&f.minTime, "min-time", bench.DefaultMinTime, "least time spent measuring each command")
+	for _, n := range []string{"p", "prepare"} {
+		fs.Var(&f.prepare, n, "command to run before each run (once for all, or once per command)")
+	}
+	for _, n := range []string{"n", "command-name"} {
+		fs.Var(&f.names, n, "name of a command in reports (repeatable, in order)")
+	}
+	for _, n := range []string{"P", "parameter-scan"} {
+		fs.Var(&f.scans, n, "`NAME LO HI`: run each command for NAME=LO..HI, substituted for {NAME}")
+	}
+	fs.StringVar(&f.step, "D", "1", "step of -P parameter scans")
+	fs.StringVar(&f.step, "parameter-step-size", "1", "step of -P parameter scans")
+	for _, n := range []string{"L", "parameter-list"} {
+		fs.Var(&f.lists, n, "`NAME a,b,c`: run each command for each listed value of {NAME}")
+	}
+	for _, n := range []string{"s", "setup"} {
+		fs.StringVar(&f.setup, n, "", "command to run once per command before its runs")
+	}
+	for _, n := range []string{"c", "cleanup"} {
+		fs.StringVar(&f.cleanup, n, "", "command to run once per command after its runs")
+	}
+	for _, n := range []string{"S", "shell"} {
+		fs.StringVar(&f.shell, n, bench.DefaultShell, "shell that runs each command as SHELL -c CMD")
+	}
+	for _, n := range []string{"N", "no-shell"} {
+		fs.BoolVar(&f.noShell, n, false, "run commands directly, split into words, without a shell")
+	}
+	for _, n := range []string{"i", "ignore-failure"} {
+		fs.BoolVar(&f.ignore, n, false, "keep going when a command exits non-zero")
+	}
+	fs.BoolVar(&f.showOutput, "show-output", false, "show the commands' output on stderr")
 }
 
 // plan turns flags and command lines into commands and run options.
