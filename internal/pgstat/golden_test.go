@@ -11,7 +11,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // fixtures are the plans gen.sh captured from a real PostgreSQL 15.
-var fixtures = []string{"parallel", "nestloop", "cte", "initplan", "spill", "trigger"}
+var fixtures = []string{"parallel", "nestloop", "cte", "initplan", "spill", "trigger", "noanalyze"}
 
 func loadFixture(t *testing.T, name string) *Plan {
 	t.Helper()

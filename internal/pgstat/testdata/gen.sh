@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 dsn=${1:?usage: gen.sh DSN}
 psql "$dsn" -Xq -f schema.sql
-plan() { # plan NAME SETTINGS SQL
+plan() { # plan NAME SETTINGS SQL [EXPLAIN OPTIONS]
   psql "$dsn" -XAtq -c "SET search_path = surge_fixture; $2" \
-    -c "BEGIN" -c "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) $3" -c "ROLLBACK" > "$1.json"
+    -c "BEGIN" -c "EXPLAIN (${4:-ANALYZE, BUFFERS, FORMAT JSON}) $3" -c "ROLLBACK" > "$1.json"
   echo "wrote $1.json"
 }
 plan parallel "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; SET jit = on; SET jit_above_cost = 0;" \
@@ -23,3 +23,5 @@ plan spill "SET max_parallel_workers_per_gather = 0; SET work_mem = '64kB';" \
   "SELECT o.id, c.region FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY o.amount, o.created LIMIT 100000"
 plan trigger "" \
   "UPDATE customers SET tier = tier WHERE id <= 200"
+plan noanalyze "" \
+  "SELECT c.region, count(*) FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.region" "FORMAT JSON"
