@@ -297,6 +297,10 @@ type userVU struct {
 	pending []*caught
 	catchOK *httpvu.Client
 	catchNo *httpvu.Client
+
+	deck     []int // task deck of the current kind (see draw)
+	deckPos  int
+	deckKind int
 }
 
 // vuKind is a user type's functions in one runtime.
@@ -417,6 +421,9 @@ func (u *userVU) pick(def *userDef) int {
 	if len(def.selected) == 1 {
 		return def.selected[0]
 	}
+	if def.total <= maxDeck {
+		return u.draw(def)
+	}
 	n := rand.IntN(def.total)
 	for _, i := range def.selected {
 		w := def.tasks[i].weight
@@ -426,6 +433,32 @@ func (u *userVU) pick(def *userDef) int {
 		n -= w
 	}
 	return def.selected[len(def.selected)-1]
+}
+
+// maxDeck bounds the task deck: larger total weights draw independently.
+const maxDeck = 1000
+
+// draw deals tasks from a shuffled deck holding each selected task weight
+// times, reshuffled when empty: the order is random, as in Locust, but
+// every user runs the tasks in their exact proportions over each deck, so
+// a short test already shows the weights.
+func (u *userVU) draw(def *userDef) int {
+	if u.deckKind != u.kind || u.deckPos >= len(u.deck) {
+		if u.deckKind != u.kind || len(u.deck) == 0 {
+			u.deck = u.deck[:0]
+			for _, i := range def.selected {
+				for range def.tasks[i].weight {
+					u.deck = append(u.deck, i)
+				}
+			}
+			u.deckKind = u.kind
+		}
+		rand.Shuffle(len(u.deck), func(a, b int) { u.deck[a], u.deck[b] = u.deck[b], u.deck[a] })
+		u.deckPos = 0
+	}
+	t := u.deck[u.deckPos]
+	u.deckPos++
+	return t
 }
 
 // caught is a request made with catchResponse whose outcome the task
