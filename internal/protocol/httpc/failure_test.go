@@ -107,6 +107,8 @@ func TestFailures(t *testing.T) {
 			code: CodeGeneric, msg: []string{`malformed status line "SSH-2.0-OpenSSH_9.2"`}},
 		{name: "non-numeric status", url: startOneShotServer(t, "HTTP/1.1 2x0 OK\r\n\r\n"),
 			code: CodeGeneric, msg: []string{`malformed status line "HTTP/1.1 2x0 OK"`}},
+		{name: "lying content-length", url: startOneShotServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000\r\n\r\n0123456789"),
+			cfg: Config{MaxBodyBytes: 1 << 62}, code: CodeGeneric, msg: []string{"after 10 of 1000000000000000 body bytes"}},
 		{name: "bad content-length", url: startOneShotServer(t, "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"),
 			code: CodeGeneric, msg: []string{`invalid Content-Length "-1"`}},
 		{name: "https to a plain server", url: strings.Replace(startOneShotServer(t, "HTTP/1.1 400 Bad\r\n\r\n"), "http:", "https:", 1),

@@ -231,11 +231,9 @@ func readFixed(br *bufio.Reader, dst []byte, n int64, keep bool, max int64) ([]b
 	if tooLarge {
 		want = max
 	}
-	dst = grow(dst, int(want))
-	got, err := io.ReadFull(br, dst[:want])
-	dst = dst[:got]
+	dst, err := readN(br, dst[:0], int(want))
 	if err != nil {
-		return dst, bodyErr(int64(got), n, err)
+		return dst, bodyErr(int64(len(dst)), n, err)
 	}
 	if tooLarge {
 		return dst, fmt.Errorf("%w: Content-Length %d exceeds MaxBodyBytes %d; body truncated", errBodyTooLarge, n, max)
@@ -279,17 +277,33 @@ func readChunk(br *bufio.Reader, dst []byte, size int64, keep bool, max int64) (
 		return dst, nil
 	}
 	if int64(len(dst))+size > max {
-		l, room := len(dst), int(max)-len(dst)
-		dst = grow(dst, l+room)
-		n, _ := io.ReadFull(br, dst[l:l+room])
-		return dst[:l+n], fmt.Errorf("%w: chunked body exceeds MaxBodyBytes %d; body truncated", errBodyTooLarge, max)
+		dst, _ = readN(br, dst, int(max)-len(dst))
+		return dst, fmt.Errorf("%w: chunked body exceeds MaxBodyBytes %d; body truncated", errBodyTooLarge, max)
 	}
 	l := len(dst)
-	dst = grow(dst, l+int(size))
-	got, err := io.ReadFull(br, dst[l:l+int(size)])
-	dst = dst[:l+got]
+	dst, err := readN(br, dst, int(size))
 	if err != nil {
-		return dst, bodyErr(int64(got), size, err)
+		return dst, bodyErr(int64(len(dst)-l), size, err)
+	}
+	return dst, nil
+}
+
+// growStep bounds how far readN grows a buffer ahead of the bytes that
+// actually arrived, so a lying Content-Length cannot reserve memory.
+const growStep = 1 << 20
+
+// readN appends exactly n bytes from br to dst.
+func readN(br *bufio.Reader, dst []byte, n int) ([]byte, error) {
+	for n > 0 {
+		step := min(n, growStep)
+		l := len(dst)
+		dst = grow(dst, l+step)
+		got, err := io.ReadFull(br, dst[l:l+step])
+		dst = dst[:l+got]
+		if err != nil {
+			return dst, err
+		}
+		n -= step
 	}
 	return dst, nil
 }
@@ -332,13 +346,13 @@ func discard(br *bufio.Reader, n int64) (int64, error) {
 	return got, nil
 }
 
-// grow returns dst with length n, reallocating only when its capacity is
-// too small.
+// grow returns dst with length n, reallocating (at least doubling) only
+// when its capacity is too small.
 func grow(dst []byte, n int) []byte {
 	if n <= cap(dst) {
 		return dst[:n]
 	}
-	nb := make([]byte, n, n+n/4)
+	nb := make([]byte, n, max(n, 2*cap(dst)))
 	copy(nb, dst)
 	return nb
 }
