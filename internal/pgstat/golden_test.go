@@ -84,3 +84,16 @@ func TestGoldenJSONAndHTML(t *testing.T) {
 		golden(t, name+".html", h.Bytes())
 	}
 }
+
+// BenchmarkParseAnalyze parses and analyzes the CTE plan (8 nodes).
+func BenchmarkParseAnalyze(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "cte.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
