@@ -205,7 +205,7 @@ func TestShortcutOptions(t *testing.T) {
 		{`{vus: 5, duration: "10s"}`, engine.ConstantVUs{VUs: 5, Duration: 10 * time.Second}},
 		{`{vus: 2, iterations: 7}`, engine.SharedIterations{VUs: 2, Iterations: 7}},
 		{`{stages: [{duration: "30s", target: 20}, {duration: "1m", target: 0}]}`,
-			engine.RampingVUs{StartVUs: 1, Stages: []engine.Stage{{30 * time.Second, 20}, {time.Minute, 0}}}},
+			engine.RampingVUs{StartVUs: 1, Stages: []engine.Stage{{Duration: 30 * time.Second, Target: 20}, {Duration: time.Minute, Target: 0}}}},
 	}
 	for _, c := range cases {
 		s, err := load(t, "s.js", "export const options = "+c.opts+";\nexport default function () {}\n", Config{})

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// seedServer serves /api/items on 127.0.0.1:8000, where the seed's
+// load_test.js sends its requests, in the mode set.
+type seedServer struct{ mode atomic.Value }
+
+func startSeedServer(t *testing.T) *seedServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:8000")
+	if err != nil {
+		t.Skipf("the seed's load_test.js targets http://localhost:8000, which is taken here: %v", err)
+	}
+	s := &seedServer{}
+	s.mode.Store("ok")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch s.mode.Load() {
+		case "ok":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`[{"id":1,"name":"a","value":42}]`))
+		case "empty":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`[]`))
+		default:
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(500)
+			w.Write([]byte("Internal Server Error"))
+		}
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return s
+}
+
+// TestScriptSeedLoadTest runs the seed's load_test.js unchanged; flags
+// shorten its 1m40s of stages.
+func TestScriptSeedLoadTest(t *testing.T) {
+	srv := startSeedServer(t)
+	script := filepath.Join("..", "..", "examples", "k6", "load_test.js")
+	short := []string{"run", "--vus", "4", "--duration", "1s", "--graceful-stop", "2s", "-q"}
+	cases := []struct {
+		mode  string
+		flags []string
+		code  int
+		want  []string
+	}{
+		{"ok", nil, 0, []string{"✓ errors: 'rate<0.01'", "✓ status is 200", "✓ body has items"}},
+		{"empty", nil, ExitThresholdsFailed, []string{"✗ errors: 'rate<0.01' rate=1", "✗ body has items"}},
+		{"500", nil, ExitIterationErrors, []string{"iterations ended in an exception", "load_test.js:21: SyntaxError"}},
+		{"500", []string{"--no-exception-exit"}, 0, []string{"iterations ended in an exception"}},
+	}
+	for _, c := range cases {
+		t.Run(c.mode+strings.Join(c.flags, ""), func(t *testing.T) {
+			srv.mode.Store(c.mode)
+			args := append(append(append([]string{}, short...), c.flags...), script)
+			code, out, stderr := runCLI(t, context.Background(), args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, c.code, out, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("summary lacks %q:\n%s", w, out)
+				}
+			}
+			if c.mode == "500" {
+				// each distinct exception once, with its count
+				re := regexp.MustCompile(`(\d+)× exception at \S*load_test.js:21: SyntaxError`)
+				if m := re.FindAllString(out, -1); len(m) != 1 {
+					t.Errorf("want the exception listed once with its count, got %q\n%s", m, out)
+				}
+				if n := strings.Count(out+stderr, "SyntaxError"); n != 1 {
+					t.Errorf("SyntaxError printed %d times, want once", n)
+				}
+				if !regexp.MustCompile(`! (\d+) of (\d+) iterations ended in an exception`).MatchString(out) {
+					t.Errorf("no 'N of M iterations' note:\n%s", out)
+				}
+			}
+		})
+	}
+}
+
+func writeTestScript(t *testing.T, name, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestScriptErrors(t *testing.T) {
+	old := scriptInitTimeout
+	scriptInitTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { scriptInitTimeout = old })
+	cases := []struct {
+		name, file, src string
+		args            []string
+		code            int
+		want            string
+	}{
+		{"syntax error", "syn.js", "export default function () {\n  if (x {\n}\n", nil, ExitScript, "syn.js:2:9:"},
+		{"unknown import", "imp.js", "import ws from 'k6/ws';\nexport default function () {}\n", nil, ExitScript,
+			`unknown module "k6/ws"; the modules are k6, k6/crypto, k6/data, k6/encoding, k6/execution, k6/http, k6/metrics, surge/locust`},
+		{"init timeout", "loop.js", "for (;;) {}\nexport default function () {}\n", nil, ExitScript, "init code did not finish within 300ms"},
+		{"setup throws", "setup.js", "export function setup() {\n  throw new Error('no token');\n}\nexport default function () {}\n", nil, ExitScript,
+			"setup: Error: no token (at"},
+		{"init throws in a VU", "vu.js", "if (__VU === 2) throw new Error('vu two');\nexport default function () {}\n", []string{"--vus", "2", "-i", "2"}, ExitScript,
+			"initializing VU 2"},
+		{"no default", "nodef.js", "export function x() {}\n", nil, ExitScript, "nothing to run"},
+		{"bad executor", "exec.js", "export const options = { scenarios: { a: { executor: 'constant-vu' } } };\nexport default function () {}\n", nil, ExitScript,
+			`unknown executor "constant-vu"`},
+		{"bad exec", "exec2.js", "export const options = { scenarios: { a: { executor: 'constant-vus', duration: '1s', exec: 'nope' } } };\nexport default function () {}\n", nil, ExitScript,
+			`exec "nope" is not an exported function`},
+		{"bad threshold", "th.js", "export const options = { thresholds: { http_req_duration: ['p(95<1'] } };\nexport default function () {}\n", nil, ExitScript,
+			"options.thresholds:"},
+		{"missing file", "", "", nil, ExitError, "reading script"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "missing.js")
+			if c.file != "" {
+				p = writeTestScript(t, c.file, c.src)
+			}
+			args := append(append([]string{"run", "-q"}, c.args...), p)
+			code, out, stderr := runCLI(t, context.Background(), args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, c.code, out, stderr)
+			}
+			if !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr %q, want %q", stderr, c.want)
+			}
+			if strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Errorf("error is not one line: %q", stderr)
+			}
+		})
+	}
+}
