@@ -20,10 +20,12 @@ type chart struct {
 	Span      float64 // seconds on the x axis
 }
 
-// line is one named series; NaN values are gaps.
+// line is one named series; NaN values are gaps. A clipped line does not
+// set the y axis and is drawn flat along the top where it exceeds it.
 type line struct {
 	Name, Color string
 	Values      []float64
+	Clip        bool
 }
 
 // Geometry of every chart, in SVG user units.
@@ -67,13 +69,16 @@ func (c *chart) x(sec float64) float64 {
 	return padL + sec/c.Span*plotW
 }
 
-func (c *chart) y(v, top float64) float64 { return padT + plotH - v/top*plotH }
+func (c *chart) y(v, top float64) float64 { return padT + plotH - math.Min(v, top)/top*plotH }
 
 // yScale picks the y axis: a round tick step (1, 2 or 5 times a power of
 // ten) and the smallest multiple of it at or above every value.
 func (c *chart) yScale() (top, step float64) {
 	m := 0.0
 	for _, l := range c.Lines {
+		if l.Clip {
+			continue
+		}
 		for _, v := range l.Values {
 			if !math.IsNaN(v) {
 				m = math.Max(m, v)

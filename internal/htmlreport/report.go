@@ -100,7 +100,7 @@ func buildPage(sum *report.Summary, reg *metrics.Registry, o Options) *page {
 	p.Verdict, p.Failed = verdict(sum)
 	p.Tiles = tiles(sum)
 	series := reg.Series()
-	p.Charts = charts(series, pickSources(reg, series), o.MaxPoints)
+	p.Charts = charts(series, pickSources(reg, series), sum.Warmup, o.MaxPoints)
 	p.Requests, p.RequestColumns = requestRows(sum.Requests), requestColumns
 	p.Checks = checkRows(sum.Checks)
 	p.Metrics = metricRows(sum)

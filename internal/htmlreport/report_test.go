@@ -239,3 +239,54 @@ func TestYScale(t *testing.T) {
 		}
 	}
 }
+
+func TestWarmupSpans(t *testing.T) {
+	tl := make([]sample, 10)
+	for i := range tl {
+		tl[i] = sample{Sec: i, Width: 1, Warmup: i >= 1 && i <= 3 || i == 7}
+	}
+	got := warmupSpans(tl, 3*time.Second)
+	want := [][2]float64{{0, 4}, {7, 8}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("spans = %v, want %v (the 3 s window widened to flagged second 3, and second 7)", got, want)
+	}
+	if got := warmupSpans(tl[:2], time.Minute); len(got) != 1 || got[0] != [2]float64{0, 2} {
+		t.Errorf("a warm-up longer than the run spans %v, want [0 2]", got)
+	}
+}
+
+func TestClipOutlier(t *testing.T) {
+	p99 := line{Values: []float64{1, 2, math.NaN()}}
+	tests := []struct {
+		max  []float64
+		clip bool
+	}{{[]float64{2, 5.9, 1}, false}, {[]float64{2, 90, 1}, true}, {[]float64{math.NaN()}, false}}
+	for _, tc := range tests {
+		m := line{Name: "max", Values: tc.max}
+		clipOutlier(&m, p99)
+		if m.Clip != tc.clip {
+			t.Errorf("max %v: clip = %v, want %v", tc.max, m.Clip, tc.clip)
+		}
+	}
+	c := chart{Lines: []line{p99, {Values: []float64{90}, Clip: true}}}
+	if top, _ := c.yScale(); top != 2 {
+		t.Errorf("a clipped line set the axis to %v, want 2 from p99", top)
+	}
+	if y := c.y(90, 2); y != padT {
+		t.Errorf("clipped value drawn at y=%v, want the top %v", y, float64(padT))
+	}
+}
+
+func TestRateGapBeforeFirstTick(t *testing.T) {
+	_, reg := syntheticRun(t, 3, 0, -1)
+	series := reg.Series()
+	tl := timeline(series, pickSources(reg, series))
+	for i, s := range tl {
+		if !s.any || s.Reqs != 33 {
+			t.Errorf("second %d: any=%v reqs=%v, want 33 requests", i, s.any, s.Reqs)
+		}
+	}
+	if v := ifAny(sample{}, 0); !math.IsNaN(v) {
+		t.Errorf("a second with nothing recorded charts as %v, want a gap", v)
+	}
+}

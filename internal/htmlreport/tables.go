@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
@@ -132,7 +133,7 @@ func tiles(sum *report.Summary) []kv {
 	add := func(k, v string) { out = append(out, kv{k, v}) }
 	if m := sum.Metric("http_reqs"); m != nil {
 		add("requests", fmtNum(m.Values["count"]))
-		add("req/s", trim(m.Values["rate"], 1))
+		add("req/s", fmtNum(m.Values["rate"]))
 	}
 	if m := sum.Metric("http_req_failed"); m != nil {
 		add("failed", trim(100*m.Values["rate"], 2)+"%")
@@ -155,12 +156,12 @@ func tiles(sum *report.Summary) []kv {
 }
 
 // charts draws the run's time series.
-func charts(series []*metrics.Series, src sources, maxPoints int) []template.HTML {
+func charts(series []*metrics.Series, src sources, warmup time.Duration, maxPoints int) []template.HTML {
 	tl := downsample(timeline(series, src), maxPoints)
 	if len(tl) == 0 {
 		return nil
 	}
-	base := chart{Span: float64(tl[len(tl)-1].Sec + tl[len(tl)-1].Width), Warmup: warmupSpans(tl)}
+	base := chart{Span: float64(tl[len(tl)-1].Sec + tl[len(tl)-1].Width), Warmup: warmupSpans(tl, warmup)}
 	for _, s := range tl {
 		base.X = append(base.X, float64(s.Sec)+float64(s.Width)/2)
 	}
@@ -174,9 +175,9 @@ func charts(series []*metrics.Series, src sources, maxPoints int) []template.HTM
 	unit := strings.TrimSuffix(src.Unit, "s")
 	rate := base
 	rate.ID, rate.Title, rate.Unit = "chart-rate", src.Unit+" per second", "/s"
-	rate.Lines = []line{{Name: unit + "s/s", Color: colorBlue, Values: col(func(s sample) float64 { return s.Reqs })}}
+	rate.Lines = []line{{Name: unit + "s/s", Color: colorBlue, Values: col(func(s sample) float64 { return ifAny(s, s.Reqs) })}}
 	if src.rateIsRate {
-		rate.Lines = append(rate.Lines, line{Name: "failures/s", Color: colorRed, Values: col(func(s sample) float64 { return s.Fails })})
+		rate.Lines = append(rate.Lines, line{Name: "failures/s", Color: colorRed, Values: col(func(s sample) float64 { return ifAny(s, s.Fails) })})
 	}
 	lat := base
 	lat.ID, lat.Title, lat.Unit = "chart-latency", "response time ("+src.Latency.Name+")", "ms"
@@ -186,6 +187,7 @@ func charts(series []*metrics.Series, src sources, maxPoints int) []template.HTM
 		{Name: "p99", Color: colorRed, Values: col(func(s sample) float64 { return s.P99 })},
 		{Name: "max", Color: colorGr, Values: col(func(s sample) float64 { return s.Max })},
 	}
+	clipOutlier(&lat.Lines[3], lat.Lines[2])
 	vus := base
 	vus.ID, vus.Title = "chart-vus", "active virtual users"
 	vus.Lines = []line{{Name: "VUs", Color: colorPurple, Values: col(func(s sample) float64 {
@@ -197,16 +199,50 @@ func charts(series []*metrics.Series, src sources, maxPoints int) []template.HTM
 	return []template.HTML{rate.svg(), lat.svg(), vus.svg()}
 }
 
-// warmupSpans are the stretches of warm-up buckets, in seconds.
-func warmupSpans(tl []sample) [][2]float64 {
+// ifAny is v for a second where anything was recorded, else a gap: before
+// the first tick nothing is known, which is not the same as zero.
+func ifAny(s sample, v float64) float64 {
+	if !s.any {
+		return math.NaN()
+	}
+	return v
+}
+
+// clipOutlier keeps one slow request from flattening the percentiles: when
+// the max line peaks at more than clipRatio times the highest p99, the axis
+// is scaled to the percentiles and the max line is drawn clipped at the top
+// (the hover still shows its values).
+func clipOutlier(maxLine *line, p99 line) {
+	const clipRatio = 3
+	peak := func(v []float64) float64 {
+		m := 0.0
+		for _, x := range v {
+			if !math.IsNaN(x) {
+				m = math.Max(m, x)
+			}
+		}
+		return m
+	}
+	if pm := peak(p99.Values); pm > 0 && peak(maxLine.Values) > clipRatio*pm {
+		maxLine.Clip = true
+		maxLine.Name = "max (clipped)"
+	}
+}
+
+// warmupSpans are the stretches of warm-up, in seconds: the window the run
+// was given, widened to every bucket recorded as warm-up.
+func warmupSpans(tl []sample, warmup time.Duration) [][2]float64 {
 	var out [][2]float64
+	if warmup > 0 {
+		out = append(out, [2]float64{0, math.Min(warmup.Seconds(), float64(tl[len(tl)-1].Sec+tl[len(tl)-1].Width))})
+	}
 	for _, s := range tl {
 		if !s.Warmup {
 			continue
 		}
 		a, b := float64(s.Sec), float64(s.Sec+s.Width)
-		if n := len(out); n > 0 && out[n-1][1] == a {
-			out[n-1][1] = b
+		if n := len(out); n > 0 && a <= out[n-1][1] {
+			out[n-1][1] = math.Max(out[n-1][1], b)
 		} else {
 			out = append(out, [2]float64{a, b})
 		}
