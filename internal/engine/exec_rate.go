@@ -7,8 +7,14 @@ import (
 )
 
 // growEvery is how often an arrival-rate scenario checks for a backlog and
-// starts more VUs.
-const growEvery = 5 * time.Millisecond
+// starts more VUs. An arrival is backlog only once it is lateTolerance late:
+// at high rates a VU finishing its iteration claims the next arrival a few
+// microseconds after it was due, and that is scheduling jitter, not a
+// shortage of VUs.
+const (
+	growEvery     = 5 * time.Millisecond
+	lateTolerance = 2 * time.Millisecond
+)
 
 // arrivals runs an open-model scenario: VUs claim arrival numbers, wait for
 // each one's due time and run it. A supervisor starts more VUs (up to
@@ -57,7 +63,11 @@ func (s *scenarioRun) arrivals(p Pacer, length time.Duration, maxVUs int) error 
 	var initErr error
 	tick := time.NewTicker(growEvery)
 	for now := time.Now(); now.Before(end) && s.r.ctx.Err() == nil; now = time.Now() {
-		backlog := p.Count(now.Sub(s.start)) - next.Load()
+		backlog := p.Count(now.Sub(s.start)-lateTolerance) - next.Load()
+		// grow by at most a quarter of the pool per check: fast enough to
+		// follow a stall (the pool doubles in ~15 ms), slow enough not to
+		// open thousands of connections on a transient hiccup
+		backlog = min(backlog, s.created.Load()/4+1)
 		for ; backlog > 0 && s.created.Load() < int64(maxVUs); backlog-- {
 			sl, err := s.newSlot()
 			if err != nil {
