@@ -87,7 +87,11 @@ func (b *builder) sample(sc *stackCount) *profile.Sample {
 	if sc.kernel {
 		s.Location = append(s.Location, b.special("[kernel]"))
 	}
-	for i, pc := range sc.stack {
+	stack := sc.stack
+	if sc.caller != 0 && !b.callsLeaf(sc) {
+		stack = append([]uint64{stack[0]}, stack[2:]...) // the recovered caller did not check out
+	}
+	for i, pc := range stack {
 		s.Location = append(s.Location, b.location(sc.pid, pc, i == 0 && !sc.kernel))
 	}
 	if len(s.Location) == 0 {
@@ -100,6 +104,17 @@ func (b *builder) sample(sc *stackCount) *profile.Sample {
 		}
 	}
 	return s
+}
+
+// callsLeaf reports whether the call recovered as sc's leaf caller targets
+// the leaf's own function (the outermost one, when the leaf pc is inlined).
+func (b *builder) callsLeaf(sc *stackCount) bool {
+	leaf := b.location(sc.pid, sc.stack[0], !sc.kernel)
+	callee, _ := b.sym.resolve(sc.pid, b.snaps[sc.pid], sc.caller, true)
+	if len(leaf.Line) == 0 || len(callee) == 0 {
+		return false
+	}
+	return leaf.Line[len(leaf.Line)-1].Function.SystemName == callee[len(callee)-1].fn
 }
 
 // special is a location without an address, for frames outside user space.

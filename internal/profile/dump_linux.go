@@ -49,16 +49,26 @@ func Dump(pid int) ([]ThreadStack, error) {
 	out := make([]ThreadStack, 0, len(tids))
 	for _, tid := range tids {
 		ts := ThreadStack{TID: tid, Name: threadName(pid, tid), State: threadState(pid, tid)}
-		pcs, err := threadPCs(tid, mem)
+		pcs, caller, err := threadPCs(tid, mem)
 		if err != nil {
 			if err == unix.EPERM || err == unix.EACCES {
 				return nil, fmt.Errorf("ptrace on pid %d: %w: needs root or CAP_SYS_PTRACE, and kernel.yama.ptrace_scope <= 1 for non-children (sysctl kernel.yama.ptrace_scope=1)", pid, err)
 			}
 			ts.Err = err.Error()
 		}
+		var frames [][]frame
 		for i, pc := range pcs {
-			frames, _ := sym.resolve(pid, []regions{rs}, pc, i == 0)
-			for _, f := range frames {
+			fr, _ := sym.resolve(pid, []regions{rs}, pc, i == 0)
+			frames = append(frames, fr)
+		}
+		if caller != 0 {
+			callee, _ := sym.resolve(pid, []regions{rs}, caller, true)
+			if last := frames[0][len(frames[0])-1]; callee[len(callee)-1].fn != last.fn {
+				frames = append(frames[:1], frames[2:]...) // the recovered caller did not check out
+			}
+		}
+		for _, fr := range frames {
+			for _, f := range fr {
 				ts.Frames = append(ts.Frames, frameString(f))
 			}
 		}
@@ -74,24 +84,37 @@ func frameString(f frame) string {
 	return fmt.Sprintf("%s (%s:%d)", f.fn, f.file, f.line)
 }
 
-// threadPCs stops tid, walks its frame pointers and lets it go.
-func threadPCs(tid int, mem *os.File) ([]uint64, error) {
+// threadPCs stops tid, walks its frame pointers and lets it go. caller is
+// the target of a leaf caller recovered from the stack pointer (see
+// leafcaller.go), 0 if none.
+func threadPCs(tid int, mem *os.File) (pcs []uint64, caller uint64, err error) {
 	if err := unix.PtraceSeize(tid); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer unix.PtraceDetach(tid)
 	if err := unix.PtraceInterrupt(tid); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var ws unix.WaitStatus
 	if _, err := unix.Wait4(tid, &ws, unix.WALL, nil); err != nil {
-		return nil, fmt.Errorf("waiting for thread %d to stop: %w", tid, err)
+		return nil, 0, fmt.Errorf("waiting for thread %d to stop: %w", tid, err)
 	}
 	var regs unix.PtraceRegs
 	if err := unix.PtraceGetRegs(tid, &regs); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return walkFrames(regs.PC(), regs.Rbp, mem), nil
+	pcs = walkFrames(regs.PC(), regs.Rbp, mem)
+	var b [8]byte
+	if _, err := mem.ReadAt(b[:], int64(regs.Rsp)); err == nil {
+		top := binary.LittleEndian.Uint64(b[:])
+		if t := callTarget(mem, top); t != 0 {
+			var ok bool
+			if pcs, ok = withLeafCaller(pcs, top, t); ok {
+				caller = t
+			}
+		}
+	}
+	return pcs, caller, nil
 }
 
 // walkFrames follows the saved-frame-pointer chain: [fp] is the caller's

@@ -15,18 +15,27 @@ import (
 // rawSample is one PERF_RECORD_SAMPLE: who was on the CPU and its user call
 // chain, leaf first. kernel is true when the sampled IP was in the kernel
 // (a system call or a fault), which the profile shows as a "[kernel]" frame.
+//
+// top is the word at the user stack pointer: in a leaf function that has
+// not saved a frame pointer (frameless, or still in its prologue) it is the
+// return address into the caller, which the kernel's frame-pointer walk
+// skips; see leafcaller.go.
 type rawSample struct {
 	pid, tid uint32
 	period   uint64
 	kernel   bool
 	stack    []uint64
+	top      uint64
 }
 
 // perfContextMax is PERF_CONTEXT_MAX (-4095) as an unsigned call-chain entry.
 const perfContextMax = ^uint64(0xffe)
 
 const sampleType = unix.PERF_SAMPLE_IP | unix.PERF_SAMPLE_TID | unix.PERF_SAMPLE_TIME |
-	unix.PERF_SAMPLE_PERIOD | unix.PERF_SAMPLE_CALLCHAIN
+	unix.PERF_SAMPLE_PERIOD | unix.PERF_SAMPLE_CALLCHAIN | unix.PERF_SAMPLE_STACK_USER
+
+// stackDump is how many bytes of user stack each sample copies: one word.
+const stackDump = 8
 
 // perfRing is one perf event (software cpu-clock on one thread) and its
 // mmap'ed ring buffer.
@@ -60,12 +69,13 @@ func permissionError(pid int, err error) error {
 // which perf_event_paranoid=2 still allows to unprivileged users.
 func openPerfRing(tid, rate, pages int) (*perfRing, error) {
 	attr := unix.PerfEventAttr{
-		Type:        unix.PERF_TYPE_SOFTWARE,
-		Config:      unix.PERF_COUNT_SW_CPU_CLOCK,
-		Sample:      uint64(rate),
-		Sample_type: sampleType,
-		Bits:        unix.PerfBitFreq | unix.PerfBitExcludeCallchainKernel | unix.PerfBitExcludeHv,
-		Wakeup:      0, // no wakeup per sample: the reader polls on a timer
+		Type:              unix.PERF_TYPE_SOFTWARE,
+		Config:            unix.PERF_COUNT_SW_CPU_CLOCK,
+		Sample:            uint64(rate),
+		Sample_type:       sampleType,
+		Sample_stack_user: stackDump,
+		Bits:              unix.PerfBitFreq | unix.PerfBitExcludeCallchainKernel | unix.PerfBitExcludeHv,
+		Wakeup:            0, // no wakeup per sample: the reader polls on a timer
 	}
 	attr.Size = uint32(unsafe.Sizeof(attr))
 	attr.Sample_max_stack = 0
@@ -149,7 +159,7 @@ func (r *perfRing) at(pos, n uint64) []byte {
 }
 
 // parseSample decodes a sample body laid out by sampleType:
-// ip, pid/tid, time, period, nr, ips[nr].
+// ip, pid/tid, time, period, nr, ips[nr], size, stack[size], dyn_size.
 func parseSample(b []byte) (rawSample, bool) {
 	if len(b) < 40 {
 		return rawSample{}, false
@@ -170,6 +180,13 @@ func parseSample(b []byte) (rawSample, bool) {
 			continue
 		}
 		s.stack = append(s.stack, pc)
+	}
+	b = b[nr*8:]
+	if len(b) >= 8 {
+		size := le.Uint64(b)
+		if size >= 8 && uint64(len(b)) >= 8+size+8 && le.Uint64(b[8+size:]) >= 8 {
+			s.top = le.Uint64(b[8:])
+		}
 	}
 	return s, true
 }

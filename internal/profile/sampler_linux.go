@@ -25,6 +25,9 @@ type stackCount struct {
 	pid    int
 	kernel bool
 	stack  []uint64
+	// caller is the target of the call recovered as stack[1] (see
+	// leafcaller.go), 0 when none was; the symbolizer verifies it.
+	caller uint64
 	count  int64
 	nanos  int64
 }
@@ -37,6 +40,7 @@ type procState struct {
 	lastMaps time.Time
 	alive    bool
 	comm     string
+	calls    *callSites
 }
 
 // sampler samples every thread of a process (and, optionally, its
@@ -140,8 +144,22 @@ func (s *sampler) add(rs rawSample) {
 		(len(ps.snaps) == 0 || ps.snaps[0].find(rs.stack[0]) == nil) {
 		s.remap(pid, ps) // code appeared outside the known mappings: a new library or JIT region
 	}
+	var caller uint64
+	if rs.top != 0 && len(rs.stack) > 0 {
+		ps = s.procs[pid]
+		if ps.calls == nil {
+			ps.calls = openCallSites(pid)
+		}
+		if t := ps.calls.target(rs.top); t != 0 {
+			var ok bool
+			if rs.stack, ok = withLeafCaller(rs.stack, rs.top, t); ok {
+				caller = t
+			}
+		}
+	}
 	k := s.key[:0]
 	k = binary.LittleEndian.AppendUint32(k, rs.pid)
+	k = binary.LittleEndian.AppendUint64(k, caller)
 	if rs.kernel {
 		k = append(k, 1)
 	} else {
@@ -153,7 +171,7 @@ func (s *sampler) add(rs rawSample) {
 	s.key = k
 	sc, ok := s.stacks[string(k)]
 	if !ok {
-		sc = &stackCount{pid: pid, kernel: rs.kernel, stack: rs.stack}
+		sc = &stackCount{pid: pid, kernel: rs.kernel, stack: rs.stack, caller: caller}
 		s.stacks[string(k)] = sc
 	}
 	sc.count++
@@ -375,6 +393,10 @@ func (s *sampler) close() {
 func (s *sampler) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, ps := range s.procs {
+		ps.calls.close()
+		ps.calls = nil
+	}
 	for tid, r := range s.rings {
 		s.lost += r.lost
 		r.close()

@@ -24,6 +24,12 @@ func TestRecordGoProgramAttributesHotFunction(t *testing.T) {
 		WriteTop(&buf, p, 10)
 		t.Fatalf("main.hot has %.1f%% of samples, want >= 80%%\n%s", 100*share, buf.String())
 	}
+	// main.hot is frameless: its caller comes back from the stack pointer.
+	var col bytes.Buffer
+	WriteCollapsed(&col, p, 0)
+	if !strings.Contains(col.String(), "runtime.main;main.main;main.hot ") {
+		t.Errorf("stacks lack runtime.main;main.main;main.hot:\n%s", firstLines(col.String(), 5))
+	}
 	// The per-line view puts the loop's multiply line first.
 	fls := Lines(p, regexp.MustCompile(`^main\.hot$`), 0)
 	if len(fls) != 1 || len(fls[0].Lines) == 0 {
