@@ -27,6 +27,9 @@ type Registry struct {
 	lastSec int
 	seq     atomic.Uint64
 
+	keepDeltas bool
+	deltas     []Delta
+
 	// Builtin holds k6's built-in metrics, created with the registry.
 	Builtin *Builtin
 	// Errors collects distinct errors and exceptions with their counts.
@@ -207,6 +210,9 @@ func (r *Registry) Tick(now time.Time) {
 			s.Points[n-1] = p // several ticks within one second widen its point
 		} else {
 			s.Points = append(s.Points, p)
+		}
+		if r.keepDeltas {
+			r.deltas = append(r.deltas, deltaOf(s, s.cur))
 		}
 		if inWarmup {
 			s.Warmup.Merge(s.cur)

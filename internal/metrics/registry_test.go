@@ -132,3 +132,44 @@ func BenchmarkTick100Series(b *testing.B) {
 		r.Tick(start.Add(time.Duration(i) * time.Second))
 	}
 }
+
+// TestDeltasMergeExactly: two "workers" record into their own registries and
+// ship deltas; the master's totals equal those of one registry that saw
+// every sample.
+func TestDeltasMergeExactly(t *testing.T) {
+	start := time.Unix(1000, 0)
+	all, master := NewRegistry(), NewRegistry()
+	all.Start(start, 0)
+	master.Start(start, 0)
+	for w := 0; w < 2; w++ {
+		wr := NewRegistry()
+		wr.Start(start, 0)
+		wr.EnableDeltas()
+		rng := rand.New(rand.NewSource(int64(w)))
+		for sec := 0; sec < 3; sec++ {
+			for i := 0; i < 500; i++ {
+				v := rng.ExpFloat64() * 50
+				tags := wr.Intern(Tag{"name", "a"})
+				wr.Shard(i).Add(wr.Builtin.HTTPReqDuration, tags, v)
+				all.Shard(i).Add(all.Builtin.HTTPReqDuration, all.Intern(Tag{"name", "a"}), v)
+			}
+			wr.Tick(start.Add(time.Duration(sec)*time.Second + 500*time.Millisecond))
+			for _, d := range wr.TakeDeltas() {
+				if err := master.MergeDelta(d); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	all.Tick(start.Add(3 * time.Second))
+	master.Tick(start.Add(3 * time.Second))
+	a, m := all.Total(all.Builtin.HTTPReqDuration), master.Total(master.Builtin.HTTPReqDuration)
+	if a.Count != 3000 || m.Count != a.Count || m.Max != a.Max || m.Min != a.Min {
+		t.Fatalf("master %+v, all %+v", m, a)
+	}
+	for _, p := range []float64{50, 90, 99, 99.9} {
+		if a.Percentile(p) != m.Percentile(p) {
+			t.Errorf("p(%v): master %v, union %v", p, m.Percentile(p), a.Percentile(p))
+		}
+	}
+}
