@@ -30,6 +30,9 @@ type Client struct {
 	HTTP  *httpc.Client
 	st    *vu.State
 	cache map[tagKey]*sinks
+	// lastKey and lastSinks short-cut the cache for a repeated request.
+	lastKey   tagKey
+	lastSinks *sinks
 	// Expected says which statuses are not failures (k6's
 	// expectedStatuses); nil means 200–399.
 	Expected func(status int) bool
@@ -93,10 +96,14 @@ func (c *Client) Record(req *httpc.Request, resp *httpc.Response, p Params, star
 	if resp.Err != nil {
 		k.code = resp.ErrorCode
 	}
-	s := c.cache[k]
-	if s == nil {
-		s = c.sinksFor(k, p.Expected)
-		c.cache[k] = s
+	s := c.lastSinks
+	if s == nil || k != c.lastKey { // a VU mostly repeats its last request: skip hashing the key
+		s = c.cache[k]
+		if s == nil {
+			s = c.sinksFor(k, p.Expected)
+			c.cache[k] = s
+		}
+		c.lastKey, c.lastSinks = k, s
 	}
 	failed := 0.0
 	if !s.expected {
