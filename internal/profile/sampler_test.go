@@ -121,3 +121,34 @@ func firstLines(s string, n int) string {
 	}
 	return strings.Join(l, "\n")
 }
+
+func TestSubprocessesAreFollowed(t *testing.T) {
+	bin := buildGo(t, "hot")
+	// sh starts two busy children and waits; it burns no CPU itself.
+	cmd := startReady(t, "/bin/sh", "-c", bin+" 30s & "+bin+" 30s & wait")
+	root := cmd.Process.Pid
+	for _, tc := range []struct {
+		sub      bool
+		wantPIDs int
+	}{
+		{false, 0},
+		{true, 2},
+	} {
+		p, err := Record(context.Background(), Target{PID: root, Subprocesses: tc.sub}, Options{Rate: 199}, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids := map[int64]bool{}
+		for _, s := range p.Sample {
+			for _, pid := range s.NumLabel["pid"] {
+				if pid != int64(root) {
+					pids[pid] = true
+				}
+			}
+		}
+		share, n := shareOf(p, "main.hot")
+		if len(pids) != tc.wantPIDs || (tc.sub && share < 0.8) || (!tc.sub && n > 5) {
+			t.Errorf("subprocesses=%v: %d samples (main.hot %.0f%%) from %d child pids, want %d", tc.sub, n, 100*share, len(pids), tc.wantPIDs)
+		}
+	}
+}
