@@ -33,7 +33,7 @@ func (e *ScriptError) Error() string {
 // head stays on the first line so line numbers (and the inline source map)
 // stay valid.
 const (
-	wrapperHead = "(function(exports, require, module, open) {"
+	wrapperHead = "(function(exports, require, module, open, __surgeESM, __export, __toCommonJS) {"
 	wrapperTail = "\n})"
 )
 
@@ -63,7 +63,11 @@ func compile(name string, source []byte) (*sobek.Program, error) {
 		}
 		return nil, e
 	}
-	code := wrapperHead + string(res.Code) + wrapperTail
+	// esbuild's __toESM copies every export of a module into a new object
+	// with a getter each: per VU and module that is most of a VU's memory.
+	// __surgeESM gives the same view with the module as prototype.
+	out := strings.ReplaceAll(stripHelpers(string(res.Code)), "__toESM(require(", "__surgeESM(require(")
+	code := wrapperHead + out + wrapperTail
 	prg, err := sobek.Compile(name, code, false)
 	if err != nil {
 		return nil, &ScriptError{File: name, Msg: err.Error()}
@@ -78,4 +82,48 @@ func readScript(path string) ([]byte, error) {
 		return nil, fmt.Errorf("reading script: %w", err)
 	}
 	return b, nil
+}
+
+// knownHelpers are the esbuild interop helpers that the VU provides
+// natively (__export, __toCommonJS, __toESM) or that only they use.
+var knownHelpers = map[string]bool{
+	"__create": true, "__defProp": true, "__getOwnPropDesc": true, "__getOwnPropNames": true,
+	"__getProtoOf": true, "__hasOwnProp": true, "__export": true, "__copyProps": true,
+	"__toESM": true, "__toCommonJS": true,
+}
+
+// stripHelpers blanks esbuild's helper prologue when it holds only the
+// known interop helpers. Run in every VU, the prologue (Object.* lookups,
+// for-in over exports, a getter per import) costs about half of a VU's
+// memory. Lines are blanked, not removed, so the source map stays right.
+func stripHelpers(code string) string {
+	lines := strings.SplitAfter(code, "\n")
+	end := 0
+	for i, l := range lines {
+		if strings.HasPrefix(l, "var __") {
+			name, _, _ := strings.Cut(strings.TrimPrefix(l, "var "), " ")
+			if !knownHelpers[name] {
+				return code
+			}
+			end = i + 1
+			continue
+		}
+		if i > 0 && end == i && (strings.HasPrefix(l, " ") || strings.HasPrefix(l, ")") || strings.HasPrefix(l, "}")) {
+			end = i + 1
+			continue
+		}
+		break
+	}
+	if end == 0 {
+		return code
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		if i < end {
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }

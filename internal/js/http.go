@@ -49,7 +49,7 @@ func (v *VU) httpModule() *sobek.Object {
 			return v.request(method, url, nil, params, "", v.parseParams(params))
 		}
 	}
-	return v.object(map[string]any{
+	return v.lazy(map[string]any{
 		"get":     noBody("GET"),
 		"head":    noBody("HEAD"),
 		"post":    withBody("POST"),

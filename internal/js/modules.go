@@ -85,7 +85,7 @@ func (v *VU) newConsole() *sobek.Object {
 			return sobek.Undefined()
 		}
 	}
-	return v.object(map[string]any{
+	return v.lazy(map[string]any{
 		"log": logAt("INFO"), "info": logAt("INFO"), "debug": logAt("DEBUG"),
 		"warn": logAt("WARN"), "error": logAt("ERROR"),
 	})
@@ -105,7 +105,7 @@ func (v *VU) format(a sobek.Value) string {
 
 // k6Module is k6: check, group, sleep, fail, randomSeed.
 func (v *VU) k6Module() *sobek.Object {
-	return v.object(map[string]any{
+	return v.lazy(map[string]any{
 		"check":      v.check,
 		"group":      v.group,
 		"sleep":      v.sleep,
@@ -223,7 +223,7 @@ func (v *VU) metricsModule() *sobek.Object {
 			return nil
 		}
 	}
-	return v.object(map[string]any{
+	return v.lazy(map[string]any{
 		"Counter": ctor(metrics.Counter), "Gauge": ctor(metrics.Gauge),
 		"Rate": ctor(metrics.Rate), "Trend": ctor(metrics.Trend),
 	})
@@ -287,7 +287,7 @@ func (v *VU) encodingModule() *sobek.Object {
 		}
 		return base64.StdEncoding
 	}
-	return v.object(map[string]any{
+	return v.lazy(map[string]any{
 		"b64encode": func(in sobek.Value, kind string) string { return enc(kind).EncodeToString(bytesOf(in)) },
 		"b64decode": func(in string, kind, format string) sobek.Value {
 			b, err := enc(kind).DecodeString(in)
@@ -338,13 +338,13 @@ func (v *VU) cryptoModule() *sobek.Object {
 		mac.Write(bytesOf(data))
 		return out(mac.Sum(nil), enc)
 	}
-	return v.object(m)
+	return v.lazy(m)
 }
 
 // dataModule is k6/data: SharedArray keeps one copy of its data for all
 // VUs (as JSON per element, parsed on access).
 func (v *VU) dataModule() *sobek.Object {
-	return v.object(map[string]any{
+	return v.lazy(map[string]any{
 		"SharedArray": func(call sobek.ConstructorCall) *sobek.Object {
 			name := call.Argument(0).String()
 			fn, ok := sobek.AssertFunction(call.Argument(1))

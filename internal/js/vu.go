@@ -89,7 +89,7 @@ func (s *Script) newVU(ctx context.Context, st *vu.State, env map[string]string,
 	module := rt.NewObject()
 	exports := rt.NewObject()
 	_ = module.Set("exports", exports)
-	if _, err := v.callWithTimeout(ctx, s.cfg.InitTimeout, "init code", fn, exports, rt.Get("require"), module, rt.Get("open")); err != nil {
+	if _, err := v.callWithTimeout(ctx, s.cfg.InitTimeout, "init code", fn, exports, rt.Get("require"), module, rt.Get("open"), rt.ToValue(v.toESM), rt.ToValue(v.export), rt.ToValue(v.toCommonJS)); err != nil {
 		return nil, s.phaseError("init", err)
 	}
 	ex := module.Get("exports")
@@ -101,12 +101,37 @@ func (s *Script) newVU(ctx context.Context, st *vu.State, env map[string]string,
 	return v, nil
 }
 
+// toESM is the ES module view of a required module: the module itself
+// as "default" and its exports through the prototype.
+func (v *VU) toESM(mod sobek.Value) sobek.Value {
+	o, ok := mod.(*sobek.Object)
+	if !ok {
+		return v.object(map[string]any{"default": mod})
+	}
+	if em := o.Get("__esModule"); em != nil && em.ToBoolean() {
+		return o
+	}
+	ns := v.rt.CreateObject(o)
+	_ = ns.Set("default", o)
+	return ns
+}
+
+// export is esbuild's __export: live bindings as getters.
+func (v *VU) export(target, all *sobek.Object) {
+	for _, k := range all.Keys() {
+		_ = target.DefineAccessorProperty(k, all.Get(k), nil, sobek.FLAG_FALSE, sobek.FLAG_TRUE)
+	}
+}
+
+// toCommonJS is esbuild's __toCommonJS: the exports object, marked.
+func (v *VU) toCommonJS(mod *sobek.Object) *sobek.Object {
+	_ = mod.DefineDataProperty("__esModule", v.rt.ToValue(true), sobek.FLAG_FALSE, sobek.FLAG_FALSE, sobek.FLAG_FALSE)
+	return mod
+}
+
 func (v *VU) setGlobals() error {
 	rt := v.rt
-	env := rt.NewObject()
-	for k, x := range v.env {
-		_ = env.Set(k, x)
-	}
+	env := rt.NewDynamicObject(&envObject{rt: rt, base: v.env})
 	for name, val := range map[string]any{
 		"__ENV":   env,
 		"__VU":    v.st.ID,

@@ -1,0 +1,52 @@
+package js
+
+import (
+		"os"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/vu"
+)
+
+// TestVUMemory reports the init time and heap of many VUs (SURGE_VU_MEM=N).
+func TestVUMemory(t *testing.T) {
+	if os.Getenv("SURGE_VU_MEM") == "" {
+		t.Skip("set SURGE_VU_MEM=1 to measure")
+	}
+	src := `import http from "k6/http";
+import { sleep } from "k6";
+export default function () { http.get("http://127.0.0.1:8001/"); sleep(1); }`
+	reg := metrics.NewRegistry()
+	s, err := load(t, "b.js", src, Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	const n = 2000
+	vus := make([]any, n)
+	start := time.Now()
+	f := s.NewVUFunc("", nil, true)
+	for i := range n {
+		v, err := f(vu.New(reg, i+1, i, "default", reg.Intern()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vus[i] = v
+	}
+	el := time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	t.Logf("%d VUs: init %v (%v each), heap %.1f MB (%.1f KB each)", n, el, el/n,
+		float64(m1.HeapAlloc-m0.HeapAlloc)/1e6, float64(m1.HeapAlloc-m0.HeapAlloc)/1e3/n)
+	if p := os.Getenv("SURGE_VU_MEMPROF"); p != "" {
+		f, _ := os.Create(p)
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+	runtime.KeepAlive(vus)
+}
