@@ -74,8 +74,8 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	// Every chart line has drawn segments, with a visible width.
 	lines := evalJS[[]float64](t, ctx, `[...document.querySelectorAll('svg.chart path.line')].map(p => p.getTotalLength())`)
-	if len(lines) != 7 {
-		t.Fatalf("%d chart lines drawn, want 7", len(lines))
+	if len(lines) != 10 {
+		t.Fatalf("%d chart lines drawn, want 10 (7 and one p95 line for each of 3 names)", len(lines))
 	}
 	for i, l := range lines {
 		if l < 100 {

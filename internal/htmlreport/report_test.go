@@ -11,15 +11,19 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/report"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func render(t testing.TB, seconds int, warmup time.Duration, spikeAt int, o Options) string {
 	t.Helper()
-	sum, reg := syntheticRun(t, seconds, warmup, spikeAt)
+	sum, reg := syntheticRun(seconds, warmup, spikeAt)
 	var b bytes.Buffer
 	if err := Write(&b, sum, reg, o); err != nil {
 		t.Fatal(err)
@@ -57,7 +61,7 @@ func TestReportContents(t *testing.T) {
 	html := render(t, 20, 3*time.Second, -1, o)
 	for _, want := range []string{
 		"thresholds passed", "<code>p(95)&lt;500</code>", // verdict and threshold
-		`id="chart-rate"`, `id="chart-latency"`, `id="chart-vus"`, // the three charts
+		`id="chart-rate"`, `id="chart-latency"`, `id="chart-vus"`, `id="chart-names"`, // the charts
 		`class="warmup"`,                               // warm-up marked
 		`<td class="name">/api/orders</td>`, "fails/s", // per-name table
 		"status is 200",                                        // checks
@@ -71,13 +75,13 @@ func TestReportContents(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if n := strings.Count(html, `class="warmup"`); n != 3 {
-		t.Errorf("warm-up marked on %d charts, want 3", n)
+	if n := strings.Count(html, `class="warmup"`); n != 4 {
+		t.Errorf("warm-up marked on %d charts, want 4", n)
 	}
 }
 
 func TestReportThresholdFailed(t *testing.T) {
-	sum, reg := syntheticRun(t, 5, 0, -1)
+	sum, reg := syntheticRun(5, 0, -1)
 	sum.Thresholds[0].Pass = false
 	var b bytes.Buffer
 	if err := Write(&b, sum, reg, fixedOptions()); err != nil {
@@ -105,7 +109,7 @@ func TestReportHasNoExternalURL(t *testing.T) {
 }
 
 func TestReportEscapesUserData(t *testing.T) {
-	sum, reg := syntheticRun(t, 3, 0, -1)
+	sum, reg := syntheticRun(3, 0, -1)
 	sum.Requests[0].Name = `<script>alert(1)</script>`
 	sum.Notes = append(sum.Notes, `<img onerror=x>`)
 	var b bytes.Buffer
@@ -121,8 +125,23 @@ func TestReportEscapesUserData(t *testing.T) {
 	}
 }
 
+// tenMinutes is a 10-minute synthetic run, recorded once for the tests
+// that need a long run (recording it takes seconds under -race).
+var tenMinutes = sync.OnceValues(func() (*report.Summary, *metrics.Registry) {
+	return syntheticRun(600, 30*time.Second, 300)
+})
+
+func renderTenMinutes(t *testing.T, o Options) string {
+	sum, reg := tenMinutes()
+	var b bytes.Buffer
+	if err := Write(&b, sum, reg, o); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
 func TestReportSizeTenMinutes(t *testing.T) {
-	html := render(t, 600, 30*time.Second, 300, fixedOptions())
+	html := renderTenMinutes(t, fixedOptions())
 	if len(html) >= 1<<20 {
 		t.Errorf("10-minute report is %d bytes, want under 1 MB", len(html))
 	}
@@ -132,10 +151,10 @@ func TestReportSizeTenMinutes(t *testing.T) {
 func TestReportDownsamplesLongRuns(t *testing.T) {
 	o := fixedOptions()
 	o.MaxPoints = 100
-	html := render(t, 600, 0, 333, o)
+	html := renderTenMinutes(t, o)
 	paths := regexp.MustCompile(`<path class="line" stroke="[^"]*" d="([^"]*)"`).FindAllStringSubmatch(html, -1)
-	if len(paths) != 7 {
-		t.Fatalf("found %d chart lines, want 7 (2 rates, 4 latencies, VUs)", len(paths))
+	if len(paths) != 10 {
+		t.Fatalf("found %d chart lines, want 10 (2 rates, 4 latencies, VUs, p95 of 3 names)", len(paths))
 	}
 	for _, p := range paths {
 		if n := strings.Count(p[1], "M") + strings.Count(p[1], "L"); n != 100 {
@@ -145,7 +164,7 @@ func TestReportDownsamplesLongRuns(t *testing.T) {
 }
 
 func TestWriteErrors(t *testing.T) {
-	sum, reg := syntheticRun(t, 2, 0, -1)
+	sum, reg := syntheticRun(2, 0, -1)
 	if err := Write(&bytes.Buffer{}, nil, reg, Options{}); err == nil || err.Error() != "html report: no results to render" {
 		t.Errorf("nil summary: err = %v", err)
 	}
@@ -278,7 +297,7 @@ func TestClipOutlier(t *testing.T) {
 }
 
 func TestRateGapBeforeFirstTick(t *testing.T) {
-	_, reg := syntheticRun(t, 3, 0, -1)
+	_, reg := syntheticRun(3, 0, -1)
 	series := reg.Series()
 	tl := timeline(series, pickSources(reg, series))
 	for i, s := range tl {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -196,7 +197,54 @@ func charts(series []*metrics.Series, src sources, warmup time.Duration, maxPoin
 		}
 		return s.VUs
 	})}}
-	return []template.HTML{rate.svg(), lat.svg(), vus.svg()}
+	out := []template.HTML{rate.svg(), lat.svg(), vus.svg()}
+	if byName, ok := p95ByName(series, src, base, tl[0].Width); ok {
+		out = append(out, byName.svg())
+	}
+	return out
+}
+
+// palette colours the per-name lines.
+var palette = []string{"#2563eb", "#dc2626", "#16a34a", "#ea580c", "#7c3aed", "#0891b2", "#ca8a04", "#db2777"}
+
+// p95ByName is one p95 line per request name, for runs with a few names
+// (with one name it repeats the response-time chart; with many it is noise).
+func p95ByName(series []*metrics.Series, src sources, base chart, width int) (chart, bool) {
+	groups := map[string][]*metrics.Series{}
+	var names []string
+	for _, s := range series {
+		if s.Metric != src.Latency {
+			continue
+		}
+		n, ok := s.Tags.Get("name")
+		if !ok {
+			continue
+		}
+		if groups[n] == nil {
+			names = append(names, n)
+		}
+		groups[n] = append(groups[n], s)
+	}
+	if len(names) < 2 || len(names) > len(palette) {
+		return chart{}, false
+	}
+	sort.Strings(names)
+	c := base
+	c.ID, c.Title, c.Unit = "chart-names", "p95 response time by request name", "ms"
+	for i, n := range names {
+		// The same bucket width as the run's charts keeps the buckets
+		// aligned; a name's timeline may end before the run's.
+		tl := mergeEvery(timeline(groups[n], sources{Latency: src.Latency}), width)
+		v := make([]float64, len(c.X))
+		for j := range v {
+			v[j] = math.NaN()
+			if j < len(tl) {
+				v[j] = tl[j].P95
+			}
+		}
+		c.Lines = append(c.Lines, line{Name: n, Color: palette[i], Values: v})
+	}
+	return c, true
 }
 
 // ifAny is v for a second where anything was recorded, else a gap: before

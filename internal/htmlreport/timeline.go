@@ -191,7 +191,14 @@ func downsample(in []sample, maxPoints int) []sample {
 	if maxPoints <= 0 || len(in) <= maxPoints {
 		return in
 	}
-	w := (len(in) + maxPoints - 1) / maxPoints
+	return mergeEvery(in, (len(in)+maxPoints-1)/maxPoints)
+}
+
+// mergeEvery merges each run of w adjacent samples into one.
+func mergeEvery(in []sample, w int) []sample {
+	if w <= 1 {
+		return in
+	}
 	out := make([]sample, 0, (len(in)+w-1)/w)
 	for i := 0; i < len(in); i += w {
 		out = append(out, merge(in[i:min(i+w, len(in))]))
