@@ -309,3 +309,19 @@ func TestRateGapBeforeFirstTick(t *testing.T) {
 		t.Errorf("a second with nothing recorded charts as %v, want a gap", v)
 	}
 }
+
+func TestReportEmptyRun(t *testing.T) {
+	sum, reg := syntheticRun(0, 0, -1)
+	var b bytes.Buffer
+	if err := Write(&b, sum, reg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"No time series were recorded.", "No HTTP requests.", "No checks.", "No errors.", "<title>surge report</title>"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report of an empty run lacks %q", want)
+		}
+	}
+	if strings.Contains(b.String(), "<svg") {
+		t.Error("empty run drew a chart")
+	}
+}
