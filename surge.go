@@ -38,6 +38,7 @@ import (
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/result"
 	"github.com/surgeload/surge/internal/runner"
 )
 
@@ -97,6 +98,14 @@ type Scenario struct {
 type Result struct {
 	summary *report.Summary
 	res     *engine.Result
+	reg     *metrics.Registry
+	config  map[string]string
+}
+
+// Save writes the result file that `surge report` and `surge compare` read
+// (gzipped JSON: summary, histograms and per-second series).
+func (r *Result) Save(path string) error {
+	return result.New(r.summary, r.reg, "go-api", r.config).Save(path)
 }
 
 // Passed reports whether every threshold passed.
@@ -136,11 +145,16 @@ func Run(ctx context.Context, t Test) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Registry = metrics.NewRegistry()
 	sum, res, err := runner.Run(ctx, cfg)
 	if res == nil {
 		return nil, err
 	}
-	return &Result{summary: sum, res: res}, err
+	desc := map[string]string{}
+	for _, sc := range t.Scenarios {
+		desc["scenario "+sc.Name] = sc.Executor.Name()
+	}
+	return &Result{summary: sum, res: res, reg: cfg.Registry, config: desc}, err
 }
 
 func (t Test) config() (runner.Config, error) {
@@ -196,4 +210,3 @@ func (s *Scenario) build(include, exclude []string) (*engine.Scenario, error) {
 		NewVU: mix.newVU(!closed),
 	}, nil
 }
-

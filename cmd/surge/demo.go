@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/surgeload/surge"
 	"github.com/surgeload/surge/internal/demo"
+	"github.com/surgeload/surge/internal/result"
 )
 
 func init() {
@@ -26,6 +28,8 @@ func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	slow := fs.Duration("slow", 150*time.Millisecond, "how long /api/slow takes")
 	flaky := fs.Float64("flaky", 0.2, "share of /api/flaky requests that fail")
 	export := fs.String("summary-export", "", "write the k6-compatible JSON summary to this file")
+	save := fs.String("save", ".surge/runs", "save the result to this directory, or this file if it ends in .json.gz")
+	noSave := fs.Bool("no-save", false, "do not save the result")
 	var outs listFlag
 	fs.Var(&outs, "out", "stream results: json=FILE or csv=PREFIX (repeatable)")
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -57,6 +61,17 @@ func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	res, err := surge.Run(ctx, t)
 	if err != nil {
 		return err
+	}
+	if !*noSave && *save != "" {
+		path := *save
+		if !strings.HasSuffix(path, ".json.gz") {
+			path = result.DefaultPath(path, time.Now())
+		}
+		if err := res.Save(path); err != nil {
+			fmt.Fprintf(stderr, "surge demo: warning: %v\n", err)
+		} else {
+			fmt.Fprintf(stdout, "  result saved to %s (surge report / surge compare read it)\n", path)
+		}
 	}
 	if !res.Passed() {
 		return &silentError{code: ExitThresholdsFailed}

@@ -18,6 +18,7 @@ import (
 	"github.com/surgeload/surge/internal/protocol/httpc"
 	"github.com/surgeload/surge/internal/protocol/httpvu"
 	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/result"
 	"github.com/surgeload/surge/internal/runner"
 	"github.com/surgeload/surge/internal/vu"
 )
@@ -50,6 +51,9 @@ type runFlags struct {
 	summaryExport, trendStats, report string
 	noExceptionExit                   bool
 	includeTags, excludeTags          listFlag
+	save                              string
+	noSave                            bool
+	script                            string
 	profilePID                        int
 	profileURL, profileDir, pg        string
 	pgExplain                         bool
@@ -98,6 +102,8 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noExceptionExit, "no-exception-exit", false, "exit 0 even when iterations ended in exceptions (k6's behavior)")
 	fs.Var(&f.includeTags, "include-tag", "run only tasks with this tag (Locust's --tags; repeatable)")
 	fs.Var(&f.excludeTags, "exclude-tag", "skip tasks with this tag (Locust's --exclude-tags; repeatable)")
+	fs.StringVar(&f.save, "save", ".surge/runs", "save the result (summary, histograms, series) to this directory, or to this file if it ends in .json.gz")
+	fs.BoolVar(&f.noSave, "no-save", false, "do not save the result")
 	fs.IntVar(&f.profilePID, "profile-pid", 0, "record CPU profiles of this process during the test, one per stage")
 	fs.StringVar(&f.profileURL, "profile-url", "", "record CPU profiles of this Go service (its /debug/pprof URL) during the test, one per stage")
 	fs.StringVar(&f.profileDir, "profile-dir", "", "where stage profiles are saved (default .surge/profiles)")
@@ -120,6 +126,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		if loadScript == nil {
 			return usageErrorf("scripts are not supported by this build yet (got %q); use --url for a quick test", fs.Arg(0))
 		}
+		f.script = fs.Arg(0)
 		cfg, err := loadScript(ctx, fs.Arg(0), &f, stdout, stderr)
 		if err != nil {
 			return err
@@ -182,6 +189,17 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	}
 	if err != nil {
 		return err
+	}
+	if !f.noSave && f.save != "" {
+		path := f.save
+		if !strings.HasSuffix(path, ".json.gz") {
+			path = result.DefaultPath(path, sum.Start)
+		}
+		if err := result.New(sum, cfg.Registry, Version, f.describe()).Save(path); err != nil {
+			fmt.Fprintf(stderr, "surge run: warning: %v\n", err) // the run itself succeeded
+		} else if !f.noSummary {
+			fmt.Fprintf(stdout, "  result saved to %s (surge report / surge compare read it)\n", path)
+		}
 	}
 	if f.report != "" {
 		if writeHTMLReport == nil {
@@ -375,4 +393,27 @@ func stageCuts(scs []*engine.Scenario) ([]time.Duration, []float64) {
 		return cuts, targets
 	}
 	return nil, []float64{1}
+}
+
+// describe records how the test was run, for saved results and reports.
+func (f *runFlags) describe() map[string]string {
+	d := map[string]string{}
+	set := func(k, v string) {
+		if v != "" && v != "0" && v != "0s" {
+			d[k] = v
+		}
+	}
+	set("script", f.script)
+	set("url", f.url)
+	if f.url != "" {
+		set("method", f.method)
+	}
+	set("vus", strconv.Itoa(f.vus))
+	set("duration", f.duration.String())
+	set("iterations", strconv.Itoa(f.iterations))
+	set("rate", strconv.FormatFloat(f.rate, 'g', -1, 64))
+	set("stages", strings.Join(f.stages, " "))
+	set("thresholds", strings.Join(f.thresholds, "; "))
+	set("warmup", f.warmup.String())
+	return d
 }

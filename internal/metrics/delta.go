@@ -75,3 +75,26 @@ func (r *Registry) MergeDelta(d Delta) error {
 
 // Since returns how long ago the registry's run started.
 func (r *Registry) Since(now time.Time) time.Duration { return now.Sub(r.StartTime()) }
+
+// TotalDelta is a series' run total as a Delta, for saving a run.
+func (s *Series) TotalDelta() Delta { return deltaOf(s, s.Total) }
+
+// Restore adds a saved series (its total and its points) to the registry,
+// so that a run read back from disk renders like the live one.
+func (r *Registry) Restore(total Delta, points []Point) error {
+	m, err := r.New(total.Metric, total.Type, total.Contains)
+	if err != nil {
+		return err
+	}
+	t := r.Intern(total.Tags...)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.seriesLocked(seriesKey{m, t})
+	a := &Agg{Type: total.Type, Count: total.Count, Sum: total.Sum, Min: total.Min, Max: total.Max, Nonzero: total.Nonzero, Last: total.Last}
+	if total.Hist != nil {
+		a.SetHistogram(total.Hist)
+	}
+	s.Total.Merge(a)
+	s.Points = append(s.Points, points...)
+	return nil
+}
