@@ -10,10 +10,11 @@
 // produce is a plain value, so the rest is tested with tables and golden
 // files.
 //
-// Commands are run in interleaved rounds (A, B, A, B, …) rather than all of
-// A then all of B, so that slow drift of a shared machine (another build,
-// thermal throttling) spreads over both samples instead of biasing one;
-// the U test assumes exchangeable samples and drift breaks that.
+// Commands are run in interleaved rounds rather than all of A then all of
+// B, so that slow drift of a shared machine (another build, thermal
+// throttling) spreads over both samples instead of biasing one; the U test
+// assumes exchangeable samples and drift breaks that. Rounds alternate
+// direction (A B, B A, A B, …) so that no command always goes first.
 //
 // As hyperfine does, the shell's own start-up time (the median of timed
 // runs of `sh -c ”`) is subtracted from every run; with -N there is no

@@ -231,7 +231,8 @@ func (r *runner) measure(ctx context.Context, cmds []Command) ([]CommandResult, 
 	results := make([]CommandResult, len(cmds))
 	var spent time.Duration
 	for round := 0; !r.done(round, spent, len(cmds)); round++ {
-		for i, c := range cmds {
+		for _, i := range roundOrder(len(cmds), round) {
+			c := cmds[i]
 			run, err := r.once(ctx, i, c, "benchmark")
 			if err != nil {
 				return results, err
@@ -246,6 +247,21 @@ func (r *runner) measure(ctx context.Context, cmds []Command) ([]CommandResult, 
 		}
 	}
 	return results, nil
+}
+
+// roundOrder is the order of the commands in a round: forwards in even
+// rounds, backwards in odd ones (A B, B A, A B, …), so that no command
+// always runs first or always follows the same neighbour.
+func roundOrder(n, round int) []int {
+	order := make([]int, n)
+	for i := range order {
+		if round%2 == 0 {
+			order[i] = i
+		} else {
+			order[i] = n - 1 - i
+		}
+	}
+	return order
 }
 
 // done reports whether measuring stops before round (0-based).

@@ -114,7 +114,7 @@ func TestSetupPrepareCleanup(t *testing.T) {
 	want := []string{"setup1", "setup2",
 		"prep", "run1", "prep", "run2", // warm-up
 		"prep", "run1", "prep", "run2", // round 1, interleaved
-		"prep", "run1", "prep", "run2", // round 2
+		"prep", "run2", "prep", "run1", // round 2, backwards
 		"cleanup1", "cleanup2"}
 	if !slices.Equal(got, want) {
 		t.Errorf("log = %v, want %v", got, want)

@@ -108,7 +108,8 @@ func ParseGoBench(r io.Reader, file, label string) (*Set, []LineError, error) {
 
 // CommandSet turns command results into a Set: wall time as "sec/op",
 // CPU times as "user-sec/op" and "sys-sec/op", and peak memory per run as
-// "peak-RSS-B" (when the platform reports it).
+// "peak-RSS-B" (when the platform reports it and the command rose above
+// surge's own floor).
 func CommandSet(label string, results []CommandResult) *Set {
 	set := &Set{Label: label}
 	for _, r := range results {
@@ -121,7 +122,10 @@ func CommandSet(label string, results []CommandResult) *Set {
 		for _, run := range r.Runs {
 			set.Add("", r.Command.Name, "sys-sec/op", run.Sys)
 		}
-		if r.PeakRSS() > 0 {
+		// A peak at or under surge's own floor says nothing about the
+		// command (see CommandResult.RSSFloor): leave it out rather
+		// than compare surge's memory with itself.
+		if r.PeakRSS() > r.RSSFloor {
 			for _, run := range r.Runs {
 				set.Add("", r.Command.Name, "peak-RSS-B", float64(run.MaxRSS))
 			}
