@@ -37,35 +37,83 @@ type dwInline struct {
 	callLine int64
 }
 
-// loadDWARF reads f's DWARF, or returns nil when it has none usable.
-func loadDWARF(f *elf.File) *dwarfLines {
+// dwarfIndex finds the compile unit holding a pc and parses that unit's
+// line table and subprograms the first time one of its pcs is looked up:
+// a large binary has hundreds of units and a profile touches a few, and
+// parsing them all costs seconds and tens of megabytes.
+type dwarfIndex struct {
+	d     *dwarf.Data
+	cus   []cuRange // sorted by lo
+	units map[dwarf.Offset]*dwarfLines
+	names map[dwarf.Offset]string // entry names, filled as units are parsed
+}
+
+type cuRange struct {
+	lo, hi uint64
+	off    dwarf.Offset
+}
+
+// loadDWARF indexes f's DWARF compile units, or returns nil when it has
+// none with code.
+func loadDWARF(f *elf.File) *dwarfIndex {
 	d, err := f.DWARF()
 	if err != nil {
 		return nil
 	}
-	dl := &dwarfLines{}
-	names := map[dwarf.Offset]string{}
-	var pendingFuncs []pendingFunc
-	var inls []*[]dwInline
+	x := &dwarfIndex{d: d, units: map[dwarf.Offset]*dwarfLines{}, names: map[dwarf.Offset]string{}}
 	r := d.Reader()
 	for {
 		cu, err := r.Next()
 		if err != nil || cu == nil {
 			break
 		}
-		if cu.Tag != dwarf.TagCompileUnit {
-			r.SkipChildren()
-			continue
+		if cu.Tag == dwarf.TagCompileUnit {
+			rgs, _ := d.Ranges(cu)
+			for _, rg := range rgs {
+				x.cus = append(x.cus, cuRange{lo: rg[0], hi: rg[1], off: cu.Offset})
+			}
 		}
-		files := dl.addLines(d, cu)
-		pf, in := readUnit(d, r, files, names)
-		pendingFuncs = append(pendingFuncs, pf...)
-		inls = append(inls, in...)
+		r.SkipChildren()
 	}
-	for _, p := range pendingFuncs {
+	if len(x.cus) == 0 {
+		return nil
+	}
+	sort.Slice(x.cus, func(i, j int) bool { return x.cus[i].lo < x.cus[j].lo })
+	return x
+}
+
+// frames returns pc's frames, innermost (inlined) first, or nil.
+func (x *dwarfIndex) frames(pc uint64) []frame {
+	i := sort.Search(len(x.cus), func(i int) bool { return x.cus[i].lo > pc }) - 1
+	if i < 0 || pc >= x.cus[i].hi {
+		return nil
+	}
+	u := x.unit(x.cus[i].off)
+	if u == nil {
+		return nil
+	}
+	return u.frames(pc)
+}
+
+// unit parses the compile unit at off once.
+func (x *dwarfIndex) unit(off dwarf.Offset) *dwarfLines {
+	if u, ok := x.units[off]; ok {
+		return u
+	}
+	x.units[off] = nil
+	r := x.d.Reader()
+	r.Seek(off)
+	cu, err := r.Next()
+	if err != nil || cu == nil {
+		return nil
+	}
+	dl := &dwarfLines{}
+	files := dl.addLines(x.d, cu)
+	funcs, inls := readUnit(x.d, r, files, x.names)
+	for _, p := range funcs {
 		name := p.name
 		if name == "" {
-			name = names[p.origin]
+			name = x.name(p.origin)
 		}
 		for _, rg := range p.ranges {
 			dl.funcs = append(dl.funcs, dwFunc{lo: rg[0], hi: rg[1], name: name, inl: p.inl})
@@ -74,16 +122,37 @@ func loadDWARF(f *elf.File) *dwarfLines {
 	for _, list := range inls {
 		for i := range *list {
 			if (*list)[i].name == "" {
-				(*list)[i].name = names[(*list)[i].origin]
+				(*list)[i].name = x.name((*list)[i].origin)
 			}
 		}
 	}
-	if len(dl.funcs) == 0 || len(dl.rows) == 0 {
-		return nil
-	}
 	sort.Slice(dl.funcs, func(i, j int) bool { return dl.funcs[i].lo < dl.funcs[j].lo })
 	sort.SliceStable(dl.rows, func(i, j int) bool { return dl.rows[i].addr < dl.rows[j].addr })
+	x.units[off] = dl
 	return dl
+}
+
+// name returns the name of the entry at off, which may live in another
+// unit (Go's inlined subroutines point at their package's abstract entry).
+func (x *dwarfIndex) name(off dwarf.Offset) string {
+	if off == 0 {
+		return ""
+	}
+	if n, ok := x.names[off]; ok {
+		return n
+	}
+	x.names[off] = ""
+	r := x.d.Reader()
+	r.Seek(off)
+	e, err := r.Next()
+	if err != nil || e == nil {
+		return ""
+	}
+	recordName(e, x.names)
+	if x.names[off] == "" {
+		x.names[off] = x.name(originOf(e))
+	}
+	return x.names[off]
 }
 
 type pendingFunc struct {

@@ -34,7 +34,7 @@ type module struct {
 	loads []elf.ProgHeader // PT_LOAD segments, to turn file offsets into addresses
 	syms  []elfSym         // sorted by addr
 	gotab *gosym.Table     // Go pclntab, when the file is a Go binary
-	dw    *dwarfLines      // DWARF line tables and inlining, when present
+	dw    *dwarfIndex      // DWARF line tables and inlining, when present
 	err   error
 }
 
