@@ -1,12 +1,14 @@
 package js
 
 import (
-		"os"
+	"context"
+	"os"
 	"runtime"
 	"runtime/pprof"
 	"testing"
 	"time"
 
+	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/vu"
 )
@@ -49,4 +51,31 @@ export default function () { http.get("http://127.0.0.1:8001/"); sleep(1); }`
 		f.Close()
 	}
 	runtime.KeepAlive(vus)
+}
+
+// TestVUMemoryRun profiles a 2,000-VU run against SURGE_VU_RUN (a URL).
+func TestVUMemoryRun(t *testing.T) {
+	url := os.Getenv("SURGE_VU_RUN")
+	if url == "" {
+		t.Skip("set SURGE_VU_RUN=URL to measure")
+	}
+	src := `import http from "k6/http";
+import { sleep } from "k6";
+export default function () { http.get(__ENV.SURGE_VU_RUN); sleep(1); }`
+	reg := metrics.NewRegistry()
+	s, err := load(t, "b.js", src, Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scens, _ := s.Scenarios(engine.ConstantVUs{VUs: 2000, Duration: 3 * time.Second}, time.Second)
+	go func() {
+		time.Sleep(2500 * time.Millisecond)
+		runtime.GC()
+		f, _ := os.Create(os.Getenv("SURGE_VU_MEMPROF"))
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}()
+	if _, err := engine.Run(context.Background(), engine.Options{Registry: reg, Scenarios: scens}); err != nil {
+		t.Fatal(err)
+	}
 }
