@@ -238,7 +238,10 @@ func (c *Client) roundTripH1(ctx context.Context, cn *conn, t *Target, deadline 
 		cn.close()
 		return false, err
 	}
-	w0, r0 := cn.raw.nw, cn.raw.nr
+	var w0, r0 int64 // a new connection's first request carries its TLS handshake
+	if cn.reused {
+		w0, r0 = cn.raw.nw, cn.raw.nr
+	}
 	reuse, started, err := c.exchange(cn, t, resp, tm)
 	resp.BytesSent += cn.raw.nw - w0
 	resp.BytesReceived += cn.raw.nr - r0

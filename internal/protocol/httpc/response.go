@@ -41,7 +41,11 @@ type Response struct {
 	Timings   Timings
 	Redirects int // redirects followed
 
-	BytesSent     int64 // on the wire, TLS records included (HTTP/2: estimated)
+	// BytesSent and BytesReceived count the bytes on the wire, TLS records
+	// and a new connection's handshake included. HTTP/2 multiplexes
+	// requests on one connection, so there they are estimated from the
+	// headers and body.
+	BytesSent     int64
 	BytesReceived int64
 
 	Err       error // nil for any HTTP status; *Error for a failed request

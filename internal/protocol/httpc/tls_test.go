@@ -298,3 +298,19 @@ func TestHTTP2GzipAndBodyCap(t *testing.T) {
 		t.Errorf("after a capped body the connection still works: %q", resp.Body)
 	}
 }
+
+func TestTLSHandshakeBytesCountOnce(t *testing.T) {
+	srv := startRawTLSServer(t, jsonResponse)
+	c := New(Config{TLS: &tls.Config{InsecureSkipVerify: true}, DisableHTTP2: true})
+	defer c.CloseIdle()
+	first := do(t, c, &Request{URL: srv.url()})
+	second := do(t, c, &Request{URL: srv.url()})
+	// The handshake (certificate included) is far larger than one response.
+	if first.BytesReceived < second.BytesReceived+300 || first.BytesSent <= second.BytesSent {
+		t.Errorf("first request %d/%d bytes sent/received, second %d/%d: want the handshake on the first only",
+			first.BytesSent, first.BytesReceived, second.BytesSent, second.BytesReceived)
+	}
+	if plain := int64(len(jsonResponse)); second.BytesReceived <= plain {
+		t.Errorf("second request received %d bytes, want more than the %d-byte response (TLS records)", second.BytesReceived, plain)
+	}
+}
