@@ -36,6 +36,40 @@ var loadScript func(ctx context.Context, path string, f *runFlags, stdout, stder
 // report of a finished run for --report FILE.html.
 var writeHTMLReport func(path string, sum *report.Summary, reg *metrics.Registry) error
 
+// startDashboard, when set (by dashboard.go), serves the live dashboard for
+// --dashboard. It returns a function called after every registry tick and
+// one called with the summary when the run has ended.
+var startDashboard func(ctx context.Context, o dashboardOptions) (onTick func(now time.Time), finish func(sum *report.Summary), err error)
+
+// dashboardOptions is what the dashboard gets from run.
+type dashboardOptions struct {
+	Addr, Token string
+	Registry    *metrics.Registry
+	Control     *engine.Control
+	Config      map[string]string // how the test was run
+	Stderr      io.Writer
+}
+
+// addrFlag is --dashboard[=ADDR]: alone it means the default address.
+type addrFlag struct {
+	addr string
+	def  string
+}
+
+func (a *addrFlag) String() string   { return a.addr }
+func (a *addrFlag) IsBoolFlag() bool { return true }
+func (a *addrFlag) Set(v string) error {
+	switch v {
+	case "true":
+		a.addr = a.def
+	case "false":
+		a.addr = ""
+	default:
+		a.addr = v
+	}
+	return nil
+}
+
 // ExitInterruptedRun is k6's code for a run stopped from outside.
 const ExitInterruptedRun = 105
 
@@ -51,6 +85,8 @@ type runFlags struct {
 	summaryExport, trendStats, report string
 	noExceptionExit                   bool
 	includeTags, excludeTags          listFlag
+	dashboard                         addrFlag
+	dashboardToken                    string
 	save                              string
 	noSave                            bool
 	script                            string
@@ -102,6 +138,9 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noExceptionExit, "no-exception-exit", false, "exit 0 even when iterations ended in exceptions (k6's behavior)")
 	fs.Var(&f.includeTags, "include-tag", "run only tasks with this tag (Locust's --tags; repeatable)")
 	fs.Var(&f.excludeTags, "exclude-tag", "skip tasks with this tag (Locust's --exclude-tags; repeatable)")
+	f.dashboard.def = "127.0.0.1:5665"
+	fs.Var(&f.dashboard, "dashboard", "serve the live web dashboard during the run: --dashboard (127.0.0.1:5665) or --dashboard=ADDR")
+	fs.StringVar(&f.dashboardToken, "dashboard-token", "", "token the dashboard requires (needed to bind beyond localhost)")
 	fs.StringVar(&f.save, "save", ".surge/runs", "save the result (summary, histograms, series) to this directory, or to this file if it ends in .json.gz")
 	fs.BoolVar(&f.noSave, "no-save", false, "do not save the result")
 	fs.IntVar(&f.profilePID, "profile-pid", 0, "record CPU profiles of this process during the test, one per stage")
@@ -176,6 +215,26 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	if cfg.Registry == nil {
 		cfg.Registry = metrics.NewRegistry()
 	}
+	var dashFinish func(*report.Summary)
+	if f.dashboard.addr != "" {
+		if startDashboard == nil {
+			return usageErrorf("--dashboard: this build has no dashboard")
+		}
+		cfg.Control = engine.NewControl()
+		onTick, finish, err := startDashboard(ctx, dashboardOptions{Addr: f.dashboard.addr, Token: f.dashboardToken,
+			Registry: cfg.Registry, Control: cfg.Control, Config: f.describe(), Stderr: stderr})
+		if err != nil {
+			return withCode(ExitUsage, fmt.Errorf("--dashboard: %w", err))
+		}
+		dashFinish = finish
+		prev := cfg.OnTick
+		cfg.OnTick = func(reg *metrics.Registry, now time.Time) {
+			if prev != nil {
+				prev(reg, now)
+			}
+			onTick(now)
+		}
+	}
 	if f.profilePID != 0 || f.profileURL != "" || f.pg != "" {
 		cfg.Attach = &runner.Attach{ProfilePID: f.profilePID, ProfileURL: f.profileURL, ProfileDir: f.profileDir, PGDSN: f.pg, PGExplain: f.pgExplain}
 		cfg.Attach.Cuts, cfg.Attach.Targets = stageCuts(cfg.Scenarios)
@@ -189,6 +248,9 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	}
 	if err != nil {
 		return err
+	}
+	if dashFinish != nil {
+		dashFinish(sum)
 	}
 	if !f.noSave && f.save != "" {
 		path := f.save

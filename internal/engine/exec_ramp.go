@@ -165,10 +165,10 @@ func (s *scenarioRun) cutOffLater(g *gate, i int, grace time.Duration) {
 func (s *scenarioRun) shape(e Shape, end time.Time) error {
 	var last ShapeTick
 	var lastAt time.Duration = -time.Second
-	return s.ramping(end, DefaultGracefulStop, func(t time.Duration) (int, float64, bool) {
+	return s.ramping(end, DefaultGracefulStop, s.r.opts.Control.steered(func(t time.Duration) (int, float64, bool) {
 		if t-lastAt >= time.Second {
 			last, lastAt = e.Tick(t), t
 		}
 		return min(last.Users, e.MaxUsers), last.SpawnRate, last.Stop
-	})
+	}, func() int { return e.MaxUsers }))
 }

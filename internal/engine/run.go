@@ -20,6 +20,8 @@ type Options struct {
 	Tags       map[string]string // added to every sample
 	// OnTick is called after every registry tick, from the ticking goroutine.
 	OnTick func(now time.Time)
+	// Control, when set, lets a dashboard steer the run.
+	Control *Control
 	// TickInterval defaults to one second.
 	TickInterval time.Duration
 }
@@ -111,6 +113,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	r := &run{opts: opts, reg: opts.Registry}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	defer r.cancel()
+	if opts.Control != nil {
+		opts.Control.attach(r.cancel)
+	}
 	for _, sc := range opts.Scenarios {
 		r.scens = append(r.scens, newScenarioRun(r, sc))
 	}
@@ -174,6 +179,10 @@ func (r *run) loop(done <-chan struct{}) *Result {
 			res.Aborted = r.aborted
 			r.abortMu.Unlock()
 			res.Interrupted = res.Aborted == "" && r.ctx.Err() != nil
+			if r.opts.Control.Stopped() {
+				res.Aborted = "stopped from the dashboard"
+				res.Interrupted = false
+			}
 			return res
 		case now := <-tick.C:
 			r.setVUGauges()

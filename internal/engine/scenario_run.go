@@ -137,9 +137,9 @@ func (s *scenarioRun) run() error {
 		n := int64(e.Iterations)
 		return s.closed(e.VUs, end, 0, func() bool { return claimed.Add(1) <= n })
 	case RampingVUs:
-		return s.ramping(end, e.GracefulRampDown, func(t time.Duration) (int, float64, bool) {
+		return s.ramping(end, e.GracefulRampDown, s.r.opts.Control.steered(func(t time.Duration) (int, float64, bool) {
 			return int(RampAt(float64(e.StartVUs), e.Stages, t) + 1e-9), 0, false
-		})
+		}, func() int { return 1 << 30 }))
 	case Shape:
 		return s.shape(e, end)
 	case ConstantArrivalRate:

@@ -34,6 +34,8 @@ type Config struct {
 	Progress      bool      // a live status line on Status (a terminal)
 	Stdout        io.Writer // the summary
 	Status        io.Writer // the live status line (stderr)
+	// Control lets a dashboard steer the run (nil: not steerable).
+	Control *engine.Control
 	// Attach records profiles and SQL of the system under test.
 	Attach *Attach
 	// OnTick is called after each registry tick (dashboards, exporters).
@@ -71,7 +73,7 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 	var outErr error
 	res, err := engine.Run(ctx, engine.Options{
 		Registry: reg, Scenarios: cfg.Scenarios, Thresholds: cfg.Thresholds,
-		Warmup: cfg.Warmup, Tags: cfg.Tags,
+		Warmup: cfg.Warmup, Tags: cfg.Tags, Control: cfg.Control,
 		OnTick: func(now time.Time) {
 			for _, o := range outs {
 				if e := o.Tick(reg, now); e != nil && outErr == nil {

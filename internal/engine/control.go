@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Control steers a running test from outside, as Locust's web UI does:
+// change the number of users and the spawn rate, or stop. A target set
+// here overrides the ramp or shape of every ramping-vus and shape scenario
+// until the scenario ends; other executors keep their schedule.
+type Control struct {
+	mu        sync.Mutex
+	set       bool
+	users     int
+	spawnRate float64
+	stop      context.CancelFunc
+	stopped   bool
+}
+
+// NewControl returns a Control to pass in Options.
+func NewControl() *Control { return &Control{} }
+
+// SetUsers overrides the target number of users; spawnRate is users started
+// or stopped per second (0: at once).
+func (c *Control) SetUsers(users int, spawnRate float64) {
+	c.mu.Lock()
+	c.set, c.users, c.spawnRate = true, max(users, 0), spawnRate
+	c.mu.Unlock()
+}
+
+// Stop ends the run gracefully, as Ctrl-C does.
+func (c *Control) Stop() {
+	c.mu.Lock()
+	stop := c.stop
+	c.stopped = true
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Stopped reports whether Stop was called.
+func (c *Control) Stopped() bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopped
+}
+
+func (c *Control) attach(cancel context.CancelFunc) {
+	c.mu.Lock()
+	c.stop = cancel
+	stopped := c.stopped
+	c.mu.Unlock()
+	if stopped {
+		cancel()
+	}
+}
+
+// override returns the steered target, if one was set.
+func (c *Control) override() (users int, rate float64, ok bool) {
+	if c == nil {
+		return 0, 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.users, c.spawnRate, c.set
+}
+
+// steered wraps a target function with the control's override.
+func (c *Control) steered(f targetFunc, maxUsers func() int) targetFunc {
+	return func(t time.Duration) (int, float64, bool) {
+		users, rate, stop := f(t)
+		if u, r, ok := c.override(); ok {
+			return min(u, maxUsers()), r, stop
+		}
+		return users, rate, stop
+	}
+}
