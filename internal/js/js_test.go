@@ -332,3 +332,48 @@ export default function (): void {
 		t.Errorf("ts_runs %v, want 2", n)
 	}
 }
+
+func TestSetupTeardownHandleSummary(t *testing.T) {
+	a := newAPI(t)
+	out := filepath.Join(t.TempDir(), "summary.json")
+	src := `import http from "k6/http";
+import { Counter } from "k6/metrics";
+const seen = new Counter("seen_token");
+export const options = { iterations: 4, vus: 2 };
+export function setup() {
+  const r = http.post(__ENV.BASE + "/auth/login");
+  return { token: r.json().access_token };
+}
+export default function (data) { if (data.token === "tok") seen.add(1); }
+export function teardown(data) { http.post(__ENV.BASE + "/auth/login", JSON.stringify(data)); }
+export function handleSummary(data) {
+  return { stdout: "iterations=" + data.metrics.iterations.values.count + "\n", [__ENV.OUT]: JSON.stringify(data) };
+}`
+	reg := metrics.NewRegistry()
+	res, _ := run(t, src, Config{Registry: reg, Env: map[string]string{"BASE": a.srv.URL, "OUT": out}}, nil)
+	if res.Iterations != 4 || reg.Total(reg.Get("seen_token")).Sum != 4 {
+		t.Fatalf("iterations %d, seen_token %v: setup data did not reach every iteration", res.Iterations, reg.Total(reg.Get("seen_token")).Sum)
+	}
+	if a.logins.Load() != 1 {
+		t.Errorf("setup ran %d times", a.logins.Load())
+	}
+	// the scripts's own run: teardown and handleSummary after the load
+	s, err := load(t, "test.js", src, Config{Env: map[string]string{"BASE": a.srv.URL, "OUT": out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Teardown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if a.logins.Load() != 2 {
+		t.Errorf("teardown did not run: %d logins", a.logins.Load())
+	}
+	var stdout bytes.Buffer
+	ok, err := s.HandleSummary(context.Background(), []byte(`{"metrics":{"iterations":{"type":"counter","values":{"count":4}}}}`), &stdout, &stdout)
+	if !ok || err != nil || stdout.String() != "iterations=4\n" {
+		t.Errorf("handleSummary: %v %v %q", ok, err, stdout.String())
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), `"count":4`) {
+		t.Errorf("summary file: %s %v", b, err)
+	}
+}
