@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"bytes"
 	"debug/elf"
 	"debug/gosym"
 	"fmt"
@@ -56,7 +57,77 @@ func openModule(path string) *module {
 	m.syms = elfSymbols(f)
 	m.gotab = goTable(f)
 	m.dw = loadDWARF(f)
+	if f.Section(".symtab") == nil || m.dw == nil {
+		m.addDebugFile(f, path)
+	}
 	return m
+}
+
+// debugRoots are where separate debug files are looked for, as gdb does:
+// ROOT/.build-id/xx/yyyy.debug, and ROOT/DIR/NAME for .gnu_debuglink.
+var debugRoots = []string{"/usr/lib/debug"}
+
+// addDebugFile takes symbols and DWARF from f's separate debug file
+// (Debian's *-dbg and *-dbgsym packages install them), when there is one.
+func (m *module) addDebugFile(f *elf.File, path string) {
+	for _, cand := range debugCandidates(f, path) {
+		df, err := elf.Open(cand)
+		if err != nil {
+			continue
+		}
+		if len(m.syms) == 0 || df.Section(".symtab") != nil {
+			if syms := elfSymbols(df); len(syms) > len(m.syms) {
+				m.syms = syms
+			}
+		}
+		if m.dw == nil {
+			m.dw = loadDWARF(df)
+		}
+		df.Close()
+		return
+	}
+}
+
+// debugCandidates lists the paths where f's debug file may be.
+func debugCandidates(f *elf.File, path string) []string {
+	var out []string
+	if id := buildID(f); len(id) > 1 {
+		hex := fmt.Sprintf("%x", id)
+		for _, root := range debugRoots {
+			out = append(out, filepath.Join(root, ".build-id", hex[:2], hex[2:]+".debug"))
+		}
+	}
+	if sec := f.Section(".gnu_debuglink"); sec != nil {
+		if b, err := sec.Data(); err == nil {
+			if i := bytes.IndexByte(b, 0); i > 0 {
+				name, dir := string(b[:i]), filepath.Dir(path)
+				out = append(out, filepath.Join(dir, ".debug", name))
+				for _, root := range debugRoots {
+					out = append(out, filepath.Join(root, dir, name))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// buildID returns the GNU build ID note's bytes.
+func buildID(f *elf.File) []byte {
+	sec := f.Section(".note.gnu.build-id")
+	if sec == nil {
+		return nil
+	}
+	b, err := sec.Data()
+	if err != nil || len(b) < 16 {
+		return nil
+	}
+	namesz := f.ByteOrder.Uint32(b[0:4])
+	descsz := f.ByteOrder.Uint32(b[4:8])
+	off := 12 + (namesz+3)&^3
+	if uint32(len(b)) < off+descsz {
+		return nil
+	}
+	return b[off : off+descsz]
 }
 
 // elfSymbols collects function symbols from .symtab and .dynsym, sorted.

@@ -2,7 +2,10 @@ package profile
 
 import (
 	"bytes"
+	"debug/elf"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -149,5 +152,46 @@ func TestCDWARFLineTables(t *testing.T) {
 	src := readSource(fls[0].File)
 	if ln := fls[0].Lines[0].Line; ln < 1 || int(ln) > len(src) || !strings.Contains(src[ln-1], "for (long i") {
 		t.Fatalf("hottest c_leaf line %d is not its loop", ln)
+	}
+}
+
+func TestSeparateDebugFileByBuildID(t *testing.T) {
+	bin := buildC(t, "cprog", "-g", "-Wl,--build-id")
+	for _, tool := range []string{"objcopy", "strip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s (binutils) is not installed", tool)
+		}
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("%x", buildID(f))
+	f.Close()
+	if len(id) < 4 {
+		t.Fatalf("no build id in %s", bin)
+	}
+	root := t.TempDir()
+	debug := filepath.Join(root, ".build-id", id[:2], id[2:]+".debug")
+	os.MkdirAll(filepath.Dir(debug), 0o755)
+	for _, args := range [][]string{
+		{"objcopy", "--only-keep-debug", bin, debug},
+		{"strip", "--strip-all", bin},
+	} {
+		if b, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, b)
+		}
+	}
+	old := debugRoots
+	debugRoots = []string{root}
+	t.Cleanup(func() { debugRoots = old })
+
+	cmd := startReady(t, bin, "30")
+	p := recordPID(t, cmd.Process.Pid, 499, time.Second)
+	if share, n := shareOf(p, "c_leaf"); share < 0.8 {
+		t.Fatalf("stripped binary with a debug file: c_leaf has %.0f%% of %d samples", 100*share, n)
+	}
+	if fls := Lines(p, regexp.MustCompile(`^c_leaf$`), 0); len(fls) != 1 || !strings.HasSuffix(fls[0].File, "prog.c") {
+		t.Fatalf("no line info from the debug file: %+v", fls)
 	}
 }
