@@ -83,7 +83,10 @@ func (c *Client) SetCookies(u *url.URL, cookies []*http.Cookie) {
 // reused, so resp.Body is valid until the next Do with resp.
 func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 	resp.reset()
-	resp.URL = req.URL
+	resp.URL, resp.Method = req.URL, req.Method
+	if resp.Method == "" {
+		resp.Method = http.MethodGet
+	}
 	t, err := req.Prepare()
 	if err != nil {
 		return resp.fail(prepareError(req, err), false)
@@ -114,9 +117,14 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 		if next == nil {
 			break
 		}
+		if c.cfg.OnRedirect != nil {
+			c.cfg.OnRedirect(resp)
+			resp.Timings, resp.BytesSent, resp.BytesReceived = Timings{}, 0, 0
+		}
 		t = next
 		resp.Redirects++
 		resp.URL = t.rawURL
+		resp.Method = t.Method
 	}
 	if resp.Status >= 400 && resp.Status < 600 {
 		resp.ErrorCode = 1000 + resp.Status

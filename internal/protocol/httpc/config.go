@@ -53,6 +53,13 @@ type Config struct {
 	// Gzip sends Accept-Encoding: gzip, deflate (unless the request sets
 	// Accept-Encoding) and decodes such responses transparently.
 	Gzip bool
+	// OnRedirect, when set, is called with every redirect response Do
+	// follows (its Method, URL, Status, Timings and byte counts are that
+	// hop's), so that each hop can be a sample as in k6. The final
+	// Response then covers the last hop only; without OnRedirect its
+	// Timings and byte counts are summed over all hops. It runs on the
+	// goroutine that called Do.
+	OnRedirect func(hop *Response)
 }
 
 // DefaultConfig is the configuration k6 users expect: 60 s timeout, 10

@@ -68,5 +68,5 @@
 // Timings follow k6: Blocked (waiting for a connection, DNS included),
 // Connecting, TLSHandshaking, Sending, Waiting, Receiving, and Duration =
 // Sending+Waiting+Receiving; across redirects each phase is summed over the
-// hops.
+// hops, unless Config.OnRedirect takes each hop as its own sample.
 package httpc

@@ -161,3 +161,31 @@ func TestRedirectWithBadLocation(t *testing.T) {
 		t.Errorf("status %d, err %v; want 302 and a bad-Location error", resp.Status, err)
 	}
 }
+
+func TestOnRedirectSeesEveryHop(t *testing.T) {
+	srv := redirectServer(t)
+	type hop struct {
+		method, url string
+		status      int
+		timed       bool
+	}
+	var hops []hop
+	c := New(Config{MaxRedirects: 10, OnRedirect: func(r *Response) {
+		hops = append(hops, hop{r.Method, r.URL, r.Status, r.Timings.Duration > 0 && r.BytesReceived > 0})
+	}})
+	defer c.CloseIdle()
+	resp := do(t, c, &Request{Method: "POST", URL: srv.URL + "/to/307/to/303/echo", Body: []byte("x")})
+	want := []hop{
+		{"POST", srv.URL + "/to/307/to/303/echo", 307, true},
+		{"POST", srv.URL + "/to/303/echo", 303, true},
+	}
+	if fmt.Sprint(hops) != fmt.Sprint(want) {
+		t.Errorf("hops %v, want %v", hops, want)
+	}
+	if resp.Method != "GET" || resp.URL != srv.URL+"/echo" || resp.Status != 200 || resp.Redirects != 2 || string(resp.Body) != "GET /echo " {
+		t.Errorf("final: %s %s %d after %d redirects, %q", resp.Method, resp.URL, resp.Status, resp.Redirects, resp.Body)
+	}
+	if resp.BytesReceived > 200 {
+		t.Errorf("final BytesReceived %d: want the last hop only", resp.BytesReceived)
+	}
+}

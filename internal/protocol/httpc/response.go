@@ -36,6 +36,7 @@ func (t *Timings) add(o Timings) {
 type Response struct {
 	Status    int    // 0 when no response arrived
 	Proto     string // "HTTP/1.1", "HTTP/1.0", "HTTP/2.0"
+	Method    string // of the final request (a 303 turns POST into GET)
 	URL       string // the final URL, after redirects
 	Body      []byte // empty with Config.DiscardBody
 	Timings   Timings
@@ -105,7 +106,7 @@ func parseHeader(raw []byte) http.Header {
 func (r *Response) reset() {
 	r.Status = 0
 	r.Proto = ""
-	r.URL = ""
+	r.URL, r.Method = "", ""
 	r.Body = r.bodyBuf[:0]
 	r.Timings = Timings{}
 	r.Redirects = 0
