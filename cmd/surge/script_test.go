@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -143,6 +144,72 @@ func TestScriptErrors(t *testing.T) {
 			}
 			if strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 				t.Errorf("error is not one line: %q", stderr)
+			}
+		})
+	}
+}
+
+// exampleAPI is the seed's API: login, list, create.
+type exampleAPI struct {
+	logins, lists, posts atomic.Int64
+}
+
+func startExampleAPI(t *testing.T) (*exampleAPI, string) {
+	a := &exampleAPI{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/auth/login" && r.Method == "POST":
+			a.logins.Add(1)
+			w.Write([]byte(`{"access_token":"tok"}`))
+		case r.URL.Path == "/api/items" && r.Method == "GET":
+			a.lists.Add(1)
+			w.Write([]byte(`[{"id":1,"name":"a","value":42}]`))
+		case r.URL.Path == "/api/items" && r.Method == "POST":
+			a.posts.Add(1)
+			w.WriteHeader(201)
+			w.Write([]byte(`{"id":2}`))
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return a, srv.URL
+}
+
+func TestScriptExamples(t *testing.T) {
+	cases := []struct {
+		file string
+		args []string
+		want []string
+		ok   func(a *exampleAPI) bool
+	}{
+		{"k6/scenarios.js", nil, []string{"✓ checks: 'rate>0.99'", "items_created", "list_size"},
+			func(a *exampleAPI) bool { return a.logins.Load() == 1 && a.lists.Load() > 0 && a.posts.Load() > 10 }},
+		{"k6/typed.ts", nil, []string{"✓ items have ids"},
+			func(a *exampleAPI) bool { return a.lists.Load() == 10 }},
+		{"locust/locustfile.js", []string{"--vus", "3", "--duration", "1s", "--graceful-stop", "4s"}, []string{"GET", "/api/items"},
+			func(a *exampleAPI) bool { return a.logins.Load() == 3 && a.lists.Load()+a.posts.Load() >= 3 }},
+		{"locust/locustfile.js", []string{"--vus", "2", "--duration", "1s", "--graceful-stop", "4s", "--include-tag", "write"}, nil,
+			func(a *exampleAPI) bool { return a.logins.Load() == 2 && a.lists.Load() == 0 && a.posts.Load() >= 2 }},
+	}
+	for _, c := range cases {
+		t.Run(c.file+strings.Join(c.args, " "), func(t *testing.T) {
+			a, url := startExampleAPI(t)
+			t.Setenv("BASE_URL", url)
+			t.Setenv("HOST", url)
+			args := append(append([]string{"run", "-q"}, c.args...), filepath.Join("..", "..", "examples", c.file))
+			code, out, stderr := runCLI(t, context.Background(), args...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("summary lacks %q:\n%s", w, out)
+				}
+			}
+			if !c.ok(a) {
+				t.Errorf("server saw %d logins, %d lists, %d posts", a.logins.Load(), a.lists.Load(), a.posts.Load())
 			}
 		})
 	}
