@@ -67,7 +67,7 @@ type kv struct{ Key, Value string }
 // the template.
 type page struct {
 	Title, Start, Duration, Verdict string
-	Failed                          bool
+	Status                          string // pass, fail or none: the header's colour
 	Tiles                           []kv
 	Notes                           []string
 	Thresholds                      []report.ThresholdSummary
@@ -97,7 +97,7 @@ func buildPage(sum *report.Summary, reg *metrics.Registry, o Options) *page {
 		Notes: sum.Notes, Thresholds: sum.Thresholds, Errors: sum.Errors, ErrorsMore: sum.ErrorsMore,
 		TrendStats: sum.TrendStats, Sections: o.Sections, Style: template.CSS(styleCSS), Script: template.JS(scriptJS),
 	}
-	p.Verdict, p.Failed = verdict(sum)
+	p.Verdict, p.Status = verdict(sum)
 	p.Tiles = tiles(sum)
 	series := reg.Series()
 	p.Charts = charts(series, pickSources(reg, series), sum.Warmup, o.MaxPoints)
@@ -109,14 +109,14 @@ func buildPage(sum *report.Summary, reg *metrics.Registry, o Options) *page {
 	return p
 }
 
-func verdict(sum *report.Summary) (string, bool) {
+func verdict(sum *report.Summary) (text, status string) {
 	switch {
 	case len(sum.Thresholds) == 0:
-		return "no thresholds", false
+		return "no thresholds", "none"
 	case sum.ThresholdsFailed():
-		return "thresholds failed", true
+		return "thresholds failed", "fail"
 	}
-	return "thresholds passed", false
+	return "thresholds passed", "pass"
 }
 
 func sortedKV(m map[string]string) []kv {

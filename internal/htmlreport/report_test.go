@@ -312,11 +312,12 @@ func TestRateGapBeforeFirstTick(t *testing.T) {
 
 func TestReportEmptyRun(t *testing.T) {
 	sum, reg := syntheticRun(0, 0, -1)
+	sum.Thresholds = nil
 	var b bytes.Buffer
 	if err := Write(&b, sum, reg, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"No time series were recorded.", "No HTTP requests.", "No checks.", "No errors.", "<title>surge report</title>"} {
+	for _, want := range []string{`<header class="none">`, "no thresholds", "No time series were recorded.", "No HTTP requests.", "No checks.", "No errors.", "<title>surge report</title>"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report of an empty run lacks %q", want)
 		}
