@@ -95,6 +95,7 @@ type runFlags struct {
 	pgExplain                         bool
 	insecure, keepBodies, h2c, noH2   bool
 	quiet, noSummary, noColor         bool
+	progressEvery                     time.Duration
 	config                            string
 }
 
@@ -132,6 +133,7 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noH2, "no-http2", false, "do not offer HTTP/2 over TLS")
 	fs.BoolVar(&f.quiet, "quiet", false, "no live status line")
 	fs.BoolVar(&f.quiet, "q", false, "shorthand for --quiet")
+	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "when stderr is not a terminal, print a status line this often (0: never)")
 	fs.BoolVar(&f.noSummary, "no-summary", false, "do not print the end summary")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colors (also NO_COLOR)")
 	fs.StringVar(&f.report, "report", "", "write a self-contained HTML report of the run to this file")
@@ -211,6 +213,9 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	cfg.Stdout, cfg.Status = stdout, stderr
 	tty := isTerminal(stderr)
 	cfg.Progress = tty && !f.quiet
+	if !tty && !f.quiet {
+		cfg.ProgressEvery = f.progressEvery
+	}
 	cfg.Color = isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == ""
 	if cfg.Registry == nil {
 		cfg.Registry = metrics.NewRegistry()

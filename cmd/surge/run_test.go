@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -318,5 +320,41 @@ func TestDemoRunsAndPasses(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo summary lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestRunWarmupAndProgressLines(t *testing.T) {
+	srv := okServer(t)
+	export := filepath.Join(t.TempDir(), "s.json")
+	code, stdout, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-u", "2", "-d", "3s", "--warmup", "1s",
+		"--progress-every", "1s", "--summary-export", export)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "warm-up: the first 1s are excluded from these results") {
+		t.Errorf("summary does not say the warm-up was excluded:\n%s", stdout)
+	}
+	if n := strings.Count(stderr, "surge: running "); n < 2 {
+		t.Errorf("%d status lines on a non-terminal stderr, want one a second:\n%s", n, stderr)
+	}
+	var sum struct {
+		Metrics map[string]map[string]float64 `json:"metrics"`
+		State   struct {
+			Ms float64 `json:"testRunDurationMs"`
+		} `json:"state"`
+	}
+	data, _ := os.ReadFile(export)
+	json.Unmarshal(data, &sum)
+	// the measured window is the 2 s after warm-up, so the rate is count/2s
+	reqs := sum.Metrics["http_reqs"]
+	var iters float64
+	if m := regexp.MustCompile(`run \S+, (\d+) iterations`).FindStringSubmatch(stdout); m != nil {
+		fmt.Sscan(m[1], &iters)
+	}
+	if share := reqs["count"] / iters; share < 0.55 || share > 0.8 {
+		t.Errorf("%v requests counted of %v sent: want about 2/3 (the first second is warm-up)", reqs["count"], iters)
+	}
+	if secs := reqs["count"] / reqs["rate"]; secs < 1.8 || secs > 2.3 {
+		t.Errorf("rate covers %.2fs, want about 2 (3 s run, 1 s warm-up)", secs)
 	}
 }

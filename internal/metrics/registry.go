@@ -22,10 +22,11 @@ type Registry struct {
 	series map[seriesKey]*Series
 	list   []*Series
 
-	start   time.Time
-	warmup  time.Duration
-	lastSec int
-	seq     atomic.Uint64
+	start    time.Time
+	warmup   time.Duration
+	lastSec  int
+	lastTick time.Time
+	seq      atomic.Uint64
 
 	keepDeltas bool
 	deltas     []Delta
@@ -98,7 +99,7 @@ func NewRegistry() *Registry {
 // kept out of the totals (they still appear, marked, in the time series).
 func (r *Registry) Start(t time.Time, warmup time.Duration) {
 	r.mu.Lock()
-	r.start, r.warmup = t, warmup
+	r.start, r.warmup, r.lastTick = t, warmup, t
 	r.mu.Unlock()
 }
 
@@ -194,7 +195,10 @@ func (r *Registry) Tick(now time.Time) {
 		}
 		sh.mu.Unlock()
 	}
-	inWarmup := now.Sub(r.start) <= r.warmup && r.warmup > 0
+	// samples folded now were recorded since the previous tick: they belong
+	// to the warm-up if the middle of that interval is inside it
+	mid := r.lastTick.Add(now.Sub(r.lastTick) / 2)
+	inWarmup := r.warmup > 0 && mid.Sub(r.start) < r.warmup
 	for _, s := range r.list {
 		if s.cur.Count == 0 {
 			continue
@@ -222,6 +226,7 @@ func (r *Registry) Tick(now time.Time) {
 		s.cur.Reset()
 	}
 	r.lastSec = sec
+	r.lastTick = now
 }
 
 func (r *Registry) seriesLocked(k seriesKey) *Series {

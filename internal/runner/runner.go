@@ -31,9 +31,10 @@ type Config struct {
 	SummaryExport string   // k6-compatible JSON summary file
 	NoSummary     bool     // print no end summary
 	Color         bool
-	Progress      bool      // a live status line on Status (a terminal)
-	Stdout        io.Writer // the summary
-	Status        io.Writer // the live status line (stderr)
+	Progress      bool          // a live status line on Status, redrawn in place (a terminal)
+	ProgressEvery time.Duration // without Progress: one status line this often (0: none), for CI logs
+	Stdout        io.Writer     // the summary
+	Status        io.Writer     // the live status line (stderr)
 	// Control lets a dashboard steer the run (nil: not steerable).
 	Control *engine.Control
 	// Attach records profiles and SQL of the system under test.
@@ -69,7 +70,7 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 		}
 		at = a
 	}
-	prog := &progress{w: cfg.Status, on: cfg.Progress && cfg.Status != nil, total: total}
+	prog := &progress{w: cfg.Status, on: cfg.Status != nil && (cfg.Progress || cfg.ProgressEvery > 0), inPlace: cfg.Progress, every: cfg.ProgressEvery, total: total}
 	var outErr error
 	res, err := engine.Run(ctx, engine.Options{
 		Registry: reg, Scenarios: cfg.Scenarios, Thresholds: cfg.Thresholds,
@@ -127,17 +128,27 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
-// progress draws one status line, redrawn in place on a terminal.
+// progress draws one status line, redrawn in place on a terminal, or
+// printed as a new line every so often in a log.
 type progress struct {
-	w     io.Writer
-	on    bool
-	total time.Duration
-	drawn bool
+	w       io.Writer
+	on      bool
+	inPlace bool
+	every   time.Duration
+	last    time.Time
+	total   time.Duration
+	drawn   bool
 }
 
 func (p *progress) tick(reg *metrics.Registry, now time.Time) {
 	if !p.on {
 		return
+	}
+	if !p.inPlace {
+		if now.Sub(p.last) < p.every {
+			return
+		}
+		p.last = now
 	}
 	b := reg.Builtin
 	el := now.Sub(reg.StartTime()).Truncate(time.Second)
@@ -163,8 +174,13 @@ func (p *progress) tick(reg *metrics.Registry, now time.Time) {
 	if reqs > 0 {
 		errPct = 100 * failed / reqs
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K  running %s/%s  VUs %.0f  %.0f req/s  p95 %.2fms  errors %.2f%%", el, p.total.Truncate(time.Second), vus, rps, p95, errPct)
-	p.drawn = true
+	line := fmt.Sprintf("running %s/%s  VUs %.0f  %.0f req/s  p95 %.2fms  errors %.2f%%", el, p.total.Truncate(time.Second), vus, rps, p95, errPct)
+	if p.inPlace {
+		fmt.Fprintf(p.w, "\r\x1b[K  %s", line)
+		p.drawn = true
+		return
+	}
+	fmt.Fprintf(p.w, "surge: %s\n", line)
 }
 
 func (p *progress) done() {
