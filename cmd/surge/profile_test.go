@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // profileHotBin builds the profiler's test program, which spends its CPU
@@ -307,5 +310,55 @@ func TestProfileNotPermitted(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(folded); !bytes.Contains(b, []byte("main.hot ")) {
 		t.Fatalf("own-process profile lacks main.hot:\n%s\n%s", b, out)
+	}
+}
+
+// openPTY returns a pseudo-terminal pair, for commands that behave
+// differently on a terminal.
+func openPTY(t *testing.T) (master, tty *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return m, s
+}
+
+func TestProfileTopRedrawsOnTTY(t *testing.T) {
+	bin := profileHotBin(t)
+	pid := profileStartHot(t, bin, "30s")
+	master, tty := openPTY(t)
+	var screen bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		io.Copy(&screen, master) // ends with EIO when the tty side closes
+		close(done)
+	}()
+	var errb bytes.Buffer
+	code := Main(context.Background(), tty, &errb, []string{"profile", "top", "--pid", strconv.Itoa(pid), "--duration", "1100ms", "--interval", "500ms", "-n", "3"})
+	tty.Close()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("terminal output did not end")
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	out := screen.String()
+	if n := strings.Count(out, "\x1b[H\x1b[2J"); n < 2 || !strings.Contains(out, "main.hot") {
+		t.Fatalf("want >= 2 screen redraws showing main.hot, got %d:\n%q", n, out)
 	}
 }
