@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/htmlreport"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/result"
@@ -100,6 +101,20 @@ type Result struct {
 	res     *engine.Result
 	reg     *metrics.Registry
 	config  map[string]string
+}
+
+// WriteReport writes the self-contained HTML report of the run to path.
+func (r *Result) WriteReport(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	o := htmlreport.Options{Config: r.config, Env: htmlreport.CurrentEnvironment("go-api")}
+	if err := htmlreport.Write(f, r.summary, r.reg, o); err != nil {
+		f.Close()
+		return fmt.Errorf("writing report %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // Save writes the result file that `surge report` and `surge compare` read

@@ -43,7 +43,7 @@ func reportCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		if err != nil {
 			return err
 		}
-		if err := writeHTMLReport(*html, r.Summary, reg); err != nil {
+		if err := writeHTMLReport(*html, r.Summary, reg, nil); err != nil {
 			return fmt.Errorf("writing report: %w", err)
 		}
 	}

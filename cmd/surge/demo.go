@@ -30,6 +30,7 @@ func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	export := fs.String("summary-export", "", "write the k6-compatible JSON summary to this file")
 	save := fs.String("save", ".surge/runs", "save the result to this directory, or this file if it ends in .json.gz")
 	noSave := fs.Bool("no-save", false, "do not save the result")
+	reportPath := fs.String("report", "", "write the self-contained HTML report to this file")
 	var outs listFlag
 	fs.Var(&outs, "out", "stream results: json=FILE or csv=PREFIX (repeatable)")
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -61,6 +62,12 @@ func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	res, err := surge.Run(ctx, t)
 	if err != nil {
 		return err
+	}
+	if *reportPath != "" {
+		if err := res.WriteReport(*reportPath); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "  report written to %s\n", *reportPath)
 	}
 	if !*noSave && *save != "" {
 		path := *save

@@ -14,8 +14,8 @@ import (
 )
 
 func init() {
-	writeHTMLReport = func(path string, sum *report.Summary, reg *metrics.Registry) error {
-		return writeReportFile(path, sum, reg, reportOptions(sum, nil))
+	writeHTMLReport = func(path string, sum *report.Summary, reg *metrics.Registry, f *runFlags) error {
+		return writeReportFile(path, sum, reg, reportOptions(sum, f))
 	}
 }
 
@@ -63,7 +63,13 @@ func reportOptions(sum *report.Summary, f *runFlags) htmlreport.Options {
 		cfg["warmup"] = sum.Warmup.String()
 	}
 	cfg["summary-trend-stats"] = strings.Join(sum.TrendStats, ",")
-	return htmlreport.Options{Config: cfg, Env: htmlreport.CurrentEnvironment(Version)}
+	o := htmlreport.Options{Config: cfg, Env: htmlreport.CurrentEnvironment(Version)}
+	for _, a := range sum.Attachments { // profiles and SQL recorded during the run
+		if a.HTML != "" {
+			o.Sections = append(o.Sections, htmlreport.Section{Title: a.Title, HTML: a.HTML})
+		}
+	}
+	return o
 }
 
 // flagConfig lists the flags of a run that were given, under their long
@@ -76,6 +82,7 @@ func flagConfig(f *runFlags) map[string]string {
 			c[k] = v
 		}
 	}
+	set("script", f.script)
 	set("url", redactURL(f.url))
 	if f.url != "" {
 		set("method", f.method)

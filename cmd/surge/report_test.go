@@ -103,7 +103,7 @@ func TestReportFileReplacedAtomically(t *testing.T) {
 	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeHTMLReport(path, sum, reg); err != nil {
+	if err := writeHTMLReport(path, sum, reg, nil); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)

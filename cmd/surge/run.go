@@ -34,7 +34,7 @@ var loadScript func(ctx context.Context, path string, f *runFlags, stdout, stder
 
 // writeHTMLReport, when set (by report.go), writes the self-contained HTML
 // report of a finished run for --report FILE.html.
-var writeHTMLReport func(path string, sum *report.Summary, reg *metrics.Registry) error
+var writeHTMLReport func(path string, sum *report.Summary, reg *metrics.Registry, f *runFlags) error
 
 // startDashboard, when set (by dashboard.go), serves the live dashboard for
 // --dashboard. It returns a function called after every registry tick and
@@ -227,7 +227,7 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 		}
 		cfg.Control = engine.NewControl()
 		onTick, finish, err := startDashboard(ctx, dashboardOptions{Addr: f.dashboard.addr, Token: f.dashboardToken,
-			Registry: cfg.Registry, Control: cfg.Control, Config: f.describe(), Stderr: stderr})
+			Registry: cfg.Registry, Control: cfg.Control, Config: flagConfig(f), Stderr: stderr})
 		if err != nil {
 			return withCode(ExitUsage, fmt.Errorf("--dashboard: %w", err))
 		}
@@ -262,7 +262,7 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 		if !strings.HasSuffix(path, ".json.gz") {
 			path = result.DefaultPath(path, sum.Start)
 		}
-		if err := result.New(sum, cfg.Registry, Version, f.describe()).Save(path); err != nil {
+		if err := result.New(sum, cfg.Registry, Version, flagConfig(f)).Save(path); err != nil {
 			fmt.Fprintf(stderr, "surge run: warning: %v\n", err) // the run itself succeeded
 		} else if !f.noSummary {
 			fmt.Fprintf(stdout, "  result saved to %s (surge report / surge compare read it)\n", path)
@@ -272,7 +272,7 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 		if writeHTMLReport == nil {
 			return fmt.Errorf("--report: this build has no HTML report")
 		}
-		if err := writeHTMLReport(f.report, sum, cfg.Registry); err != nil {
+		if err := writeHTMLReport(f.report, sum, cfg.Registry, f); err != nil {
 			return fmt.Errorf("writing report: %w", err)
 		}
 	}
@@ -460,27 +460,4 @@ func stageCuts(scs []*engine.Scenario) ([]time.Duration, []float64) {
 		return cuts, targets
 	}
 	return nil, []float64{1}
-}
-
-// describe records how the test was run, for saved results and reports.
-func (f *runFlags) describe() map[string]string {
-	d := map[string]string{}
-	set := func(k, v string) {
-		if v != "" && v != "0" && v != "0s" {
-			d[k] = v
-		}
-	}
-	set("script", f.script)
-	set("url", f.url)
-	if f.url != "" {
-		set("method", f.method)
-	}
-	set("vus", strconv.Itoa(f.vus))
-	set("duration", f.duration.String())
-	set("iterations", strconv.Itoa(f.iterations))
-	set("rate", strconv.FormatFloat(f.rate, 'g', -1, 64))
-	set("stages", strings.Join(f.stages, " "))
-	set("thresholds", strings.Join(f.thresholds, "; "))
-	set("warmup", f.warmup.String())
-	return d
 }

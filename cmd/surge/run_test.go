@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
-	"fmt"
 	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -356,5 +356,24 @@ func TestRunWarmupAndProgressLines(t *testing.T) {
 	}
 	if secs := reqs["count"] / reqs["rate"]; secs < 1.8 || secs > 2.3 {
 		t.Errorf("rate covers %.2fs, want about 2 (3 s run, 1 s warm-up)", secs)
+	}
+}
+
+func TestDemoReportIsSelfContained(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "demo.html")
+	code, out, stderr := runCLI(t, context.Background(), "demo", "-d", "3s", "-u", "4", "--no-save", "--report", path)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(data)
+	if !strings.Contains(page, "<svg") || !strings.Contains(page, "/api/items") {
+		t.Error("the report has no charts or no request table")
+	}
+	if m := regexp.MustCompile(`https?://[^"'<\s]*`).FindAllString(page, -1); len(m) > 0 {
+		t.Errorf("the report references external URLs: %v", m)
 	}
 }
