@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -275,46 +276,69 @@ func profileTop(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	if err != nil {
 		return err
 	}
-	tty := isTerminal(stdout)
+	lt := liveTop{ss: ss, w: stdout, tty: isTerminal(stdout), rows: *rows, start: time.Now()}
+	err = lt.run(ctx, tf.duration, *interval)
+	if err == errExited {
+		fmt.Fprintf(stderr, "process %d exited\n", tf.pid)
+		return nil
+	}
+	return err
+}
+
+var errExited = errors.New("process exited")
+
+// liveTop refreshes a top view from a session every interval.
+type liveTop struct {
+	ss    *profile.Session
+	w     io.Writer
+	tty   bool
+	rows  int
+	start time.Time
+}
+
+// run refreshes until ctx ends, d elapses (0: never) or the process exits;
+// the last two show a final refresh. It always stops the session.
+func (lt *liveTop) run(ctx context.Context, d, interval time.Duration) error {
 	var deadline <-chan time.Time
-	if tf.duration > 0 {
-		t := time.NewTimer(tf.duration)
+	if d > 0 {
+		t := time.NewTimer(d)
 		defer t.Stop()
 		deadline = t.C
 	}
-	tick := time.NewTicker(*interval)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	start := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			ss.Stop()
+			lt.ss.Stop()
 			return nil
 		case <-deadline:
-			p, err := ss.Stop()
-			if err == nil {
-				err = showTop(stdout, p, tty, time.Since(start), *rows)
-			}
-			return err
-		case <-ss.Exited():
-			p, _ := ss.Stop()
-			if p != nil {
-				showTop(stdout, p, tty, time.Since(start), *rows)
-			}
-			fmt.Fprintf(stderr, "process %d exited\n", tf.pid)
-			return nil
+			return lt.final(nil)
+		case <-lt.ss.Exited():
+			return lt.final(errExited)
 		case <-tick.C:
-			p, err := ss.Cut()
-			if err != nil {
-				ss.Stop()
-				return err
+			p, err := lt.ss.Cut()
+			if err == nil {
+				err = showTop(lt.w, p, lt.tty, time.Since(lt.start), lt.rows)
 			}
-			if err := showTop(stdout, p, tty, time.Since(start), *rows); err != nil {
-				ss.Stop()
+			if err != nil {
+				lt.ss.Stop()
 				return err
 			}
 		}
 	}
+}
+
+// final stops the session, shows what it held, and returns reason.
+func (lt *liveTop) final(reason error) error {
+	p, err := lt.ss.Stop()
+	if err != nil {
+		return err
+	}
+	if err := showTop(lt.w, p, lt.tty, time.Since(lt.start), lt.rows); err != nil {
+		return err
+	}
+	return reason
 }
 
 // showTop prints one refresh: on a terminal it redraws the screen, else it

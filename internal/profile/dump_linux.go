@@ -56,25 +56,33 @@ func Dump(pid int) ([]ThreadStack, error) {
 			}
 			ts.Err = err.Error()
 		}
-		var frames [][]frame
-		for i, pc := range pcs {
-			fr, _ := sym.resolve(pid, []regions{rs}, pc, i == 0)
-			frames = append(frames, fr)
-		}
-		if caller != 0 {
-			callee, _ := sym.resolve(pid, []regions{rs}, caller, true)
-			if last := frames[0][len(frames[0])-1]; callee[len(callee)-1].fn != last.fn {
-				frames = append(frames[:1], frames[2:]...) // the recovered caller did not check out
-			}
-		}
-		for _, fr := range frames {
-			for _, f := range fr {
-				ts.Frames = append(ts.Frames, frameString(f))
-			}
-		}
+		ts.Frames = symbolizeThread(sym, pid, rs, pcs, caller)
 		out = append(out, ts)
 	}
 	return out, nil
+}
+
+// symbolizeThread names a walked stack, dropping a recovered leaf caller
+// whose call does not target the leaf's function.
+func symbolizeThread(sym *symbolizer, pid int, rs regions, pcs []uint64, caller uint64) []string {
+	var frames [][]frame
+	for i, pc := range pcs {
+		fr, _ := sym.resolve(pid, []regions{rs}, pc, i == 0)
+		frames = append(frames, fr)
+	}
+	if caller != 0 {
+		callee, _ := sym.resolve(pid, []regions{rs}, caller, true)
+		if last := frames[0][len(frames[0])-1]; callee[len(callee)-1].fn != last.fn {
+			frames = append(frames[:1], frames[2:]...)
+		}
+	}
+	var out []string
+	for _, fr := range frames {
+		for _, f := range fr {
+			out = append(out, frameString(f))
+		}
+	}
+	return out
 }
 
 func frameString(f frame) string {

@@ -30,69 +30,89 @@ type FuncLines struct {
 // Lines returns the per-line counts of every function whose name matches
 // re, hottest function first and, within one, hottest line first.
 func Lines(p *profile.Profile, re *regexp.Regexp, vi int) []FuncLines {
-	type key struct{ name, file string }
-	funcs := map[key]*FuncLines{}
-	lines := map[key]map[int64]*LineCount{}
-	var grand int64
+	a := &lineAcc{re: re, funcs: map[funcKey]*funcAcc{}}
 	for _, s := range p.Sample {
-		v := s.Value[vi]
-		grand += v
-		if v == 0 {
-			continue
-		}
-		seenF := map[key]bool{}
-		seenL := map[key]map[int64]bool{}
-		leaf := true
-		for _, l := range s.Location {
-			for _, ln := range l.Line {
-				if ln.Function == nil || !re.MatchString(ln.Function.Name) {
-					leaf = false
-					continue
-				}
-				k := key{ln.Function.Name, ln.Function.Filename}
-				f := funcs[k]
-				if f == nil {
-					f = &FuncLines{Name: k.name, File: k.file}
-					funcs[k], lines[k], seenL[k] = f, map[int64]*LineCount{}, nil
-				}
-				if seenL[k] == nil {
-					seenL[k] = map[int64]bool{}
-				}
-				lc := lines[k][ln.Line]
-				if lc == nil {
-					lc = &LineCount{Line: ln.Line}
-					lines[k][ln.Line] = lc
-				}
-				if leaf {
-					lc.Self += v
-					f.Self += v
-				}
-				if !seenL[k][ln.Line] {
-					seenL[k][ln.Line] = true
-					lc.Total += v
-				}
-				if !seenF[k] {
-					seenF[k] = true
-					f.Total += v
-				}
-				leaf = false
+		a.add(s, s.Value[vi])
+	}
+	return a.result()
+}
+
+// lineAcc accumulates per-line values sample by sample.
+type lineAcc struct {
+	re    *regexp.Regexp
+	funcs map[funcKey]*funcAcc
+	grand int64
+	n     int // samples charged so far: each one's id
+}
+
+type funcAcc struct {
+	FuncLines
+	lines map[int64]*LineCount
+	// seen marks the last sample counted, so recursion counts once.
+	seen     int
+	seenLine map[int64]int
+}
+
+// add charges one sample: self to the leaf line, total to every matching
+// line on the stack (once per sample, however deep the recursion).
+func (a *lineAcc) add(s *profile.Sample, v int64) {
+	a.grand += v
+	if v == 0 {
+		return
+	}
+	a.n++
+	id := a.n
+	leaf := true
+	for _, l := range s.Location {
+		for _, ln := range l.Line {
+			if ln.Function != nil && a.re.MatchString(ln.Function.Name) {
+				a.charge(funcKey{ln.Function.Name, ln.Function.Filename}, ln.Line, v, leaf, id)
 			}
+			leaf = false
 		}
 	}
-	out := make([]FuncLines, 0, len(funcs))
-	for k, f := range funcs {
-		f.Grand = grand
-		for _, lc := range lines[k] {
+}
+
+func (a *lineAcc) charge(k funcKey, line, v int64, leaf bool, id int) {
+	f := a.funcs[k]
+	if f == nil {
+		f = &funcAcc{FuncLines: FuncLines{Name: k.name, File: k.file}, lines: map[int64]*LineCount{}, seenLine: map[int64]int{}}
+		a.funcs[k] = f
+	}
+	lc := f.lines[line]
+	if lc == nil {
+		lc = &LineCount{Line: line}
+		f.lines[line] = lc
+	}
+	if leaf {
+		lc.Self += v
+		f.Self += v
+	}
+	if f.seenLine[line] != id {
+		f.seenLine[line] = id
+		lc.Total += v
+	}
+	if f.seen != id {
+		f.seen = id
+		f.Total += v
+	}
+}
+
+func (a *lineAcc) result() []FuncLines {
+	out := make([]FuncLines, 0, len(a.funcs))
+	for _, f := range a.funcs {
+		f.Grand = a.grand
+		for _, lc := range f.lines {
 			f.Lines = append(f.Lines, *lc)
 		}
 		sort.Slice(f.Lines, func(i, j int) bool {
-			a, b := f.Lines[i], f.Lines[j]
-			if a.Total != b.Total {
-				return a.Total > b.Total
+			x, y := f.Lines[i], f.Lines[j]
+			if x.Total != y.Total {
+				return x.Total > y.Total
 			}
-			return a.Line < b.Line
+			return x.Line < y.Line
 		})
-		out = append(out, *f)
+		out = append(out, f.FuncLines)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Total != out[j].Total {
