@@ -29,11 +29,14 @@ func (e *ScriptError) Error() string {
 }
 
 // wrapperHead and wrapperTail turn the CommonJS output of esbuild into one
-// function that each VU's runtime calls with its own module objects. The
-// head stays on the first line so line numbers (and the inline source map)
-// stay valid.
+// function that each VU's runtime calls with its own module objects and
+// k6's globals (__ENV, __VU, __ITER, console, open, require) as parameters:
+// setting them on the global object would make every runtime build its
+// whole global property table. The head stays on the first line so line
+// numbers (and the inline source map) stay valid.
 const (
-	wrapperHead = "(function(exports, require, module, open, __surgeESM, __export, __toCommonJS) {"
+	wrapperHead = "(function(exports, require, module, open, __surgeESM, __export, __toCommonJS, __ENV, __VU, console, __setIter) {" +
+		"var __ITER = 0; __setIter(function(i) { __ITER = i; });"
 	wrapperTail = "\n})"
 )
 

@@ -378,7 +378,7 @@ func (u *userVU) RunIteration(ctx context.Context) error {
 			return err
 		}
 	}
-	_ = u.rt.Set("__ITER", u.st.Iteration)
+	u.setIteration(u.st.Iteration)
 	def := &u.s.users[u.kind]
 	k := &u.kinds[u.kind]
 	if len(def.selected) == 0 {

@@ -115,7 +115,7 @@ func (s *Script) newVUFunc(exec string, env map[string]string, closedModel bool)
 type iterVU struct{ *VU }
 
 func (v *iterVU) RunIteration(ctx context.Context) error {
-	_ = v.rt.Set("__ITER", v.st.Iteration)
+	v.setIteration(v.st.Iteration)
 	v.http.Group = ""
 	_, err := v.call(ctx, v.fn, v.setupData())
 	return err

@@ -30,6 +30,7 @@ type VU struct {
 	data sobek.Value    // setup() result, parsed once
 
 	respProto *sobek.Object
+	setIter   sobek.Callable // sets __ITER
 	user      *userVU // Locust-style user state, nil for k6 iterations
 	inInit    bool
 }
@@ -78,9 +79,6 @@ func (s *Script) newVU(ctx context.Context, st *vu.State, env map[string]string,
 	}
 	hc := s.httpConfig()
 	v.http = httpvu.New(st, hc)
-	if err := v.setGlobals(); err != nil {
-		return nil, err
-	}
 	wrapper, err := rt.RunProgram(s.prg)
 	if err != nil {
 		return nil, s.phaseError("init", v.wrapErr(err))
@@ -89,7 +87,7 @@ func (s *Script) newVU(ctx context.Context, st *vu.State, env map[string]string,
 	module := rt.NewObject()
 	exports := rt.NewObject()
 	_ = module.Set("exports", exports)
-	if _, err := v.callWithTimeout(ctx, s.cfg.InitTimeout, "init code", fn, exports, rt.Get("require"), module, rt.Get("open"), rt.ToValue(v.toESM), rt.ToValue(v.export), rt.ToValue(v.toCommonJS)); err != nil {
+	if _, err := v.callWithTimeout(ctx, s.cfg.InitTimeout, "init code", fn, v.wrapperArgs(exports, module)...); err != nil {
 		return nil, s.phaseError("init", err)
 	}
 	ex := module.Get("exports")
@@ -129,23 +127,23 @@ func (v *VU) toCommonJS(mod *sobek.Object) *sobek.Object {
 	return mod
 }
 
-func (v *VU) setGlobals() error {
+// wrapperArgs are the arguments of the compiled wrapper (see wrapperHead).
+func (v *VU) wrapperArgs(exports, module *sobek.Object) []sobek.Value {
 	rt := v.rt
-	env := rt.NewDynamicObject(&envObject{rt: rt, base: v.env})
-	for name, val := range map[string]any{
-		"__ENV":   env,
-		"__VU":    v.st.ID,
-		"__ITER":  0,
-		"require": v.require,
-		"open":    v.open,
-		"console": v.newConsole(),
-		"global":  rt.GlobalObject(),
-	} {
-		if err := rt.Set(name, val); err != nil {
-			return err
-		}
+	return []sobek.Value{
+		exports, rt.ToValue(v.require), module, rt.ToValue(v.open),
+		rt.ToValue(v.toESM), rt.ToValue(v.export), rt.ToValue(v.toCommonJS),
+		rt.NewDynamicObject(&envObject{rt: rt, base: v.env}),
+		rt.ToValue(v.st.ID), v.newConsole(),
+		rt.ToValue(func(f sobek.Callable) { v.setIter = f }),
 	}
-	return nil
+}
+
+// setIteration sets the script's __ITER.
+func (v *VU) setIteration(n int64) {
+	if v.setIter != nil {
+		_, _ = v.setIter(sobek.Undefined(), v.rt.ToValue(n))
+	}
 }
 
 // callWithTimeout calls fn, interrupting it after d.
