@@ -87,6 +87,8 @@ func TestNewTargetSerializes(t *testing.T) {
 			"POST /items HTTP/1.1\r\nHost: h.test\r\nContent-Type: application/json\r\nX-B: 2\r\nContent-Length: 7\r\n"},
 		{"Host override", "GET", "http://10.0.0.1/", http.Header{"Host": {"api.test"}}, "",
 			"GET / HTTP/1.1\r\nHost: api.test\r\n"},
+		{"Host override, any case", "GET", "http://10.0.0.1/", http.Header{"host": {"api.test"}}, "",
+			"GET / HTTP/1.1\r\nHost: api.test\r\n"},
 		{"IPv6", "DELETE", "http://[::1]:9000/x", nil, "",
 			"DELETE /x HTTP/1.1\r\nHost: [::1]:9000\r\n"},
 	}

@@ -133,8 +133,10 @@ func (t *Target) serialize() error {
 	b = append(b, ' ')
 	b = append(b, t.URL.RequestURI()...)
 	b = append(b, " HTTP/1.1\r\n"...)
-	if h := t.header.Get("Host"); h != "" {
-		t.hostHdr = h
+	for k, vs := range t.header {
+		if len(vs) > 0 && vs[0] != "" && http.CanonicalHeaderKey(k) == "Host" {
+			t.hostHdr = vs[0]
+		}
 	}
 	b = appendHeader(b, "Host", t.hostHdr)
 	keys := make([]string, 0, len(t.header))
