@@ -357,7 +357,7 @@ func (f *runFlags) executor() (engine.Executor, error) {
 	}
 	vus := max(f.vus, 1)
 	switch {
-	case f.rate > 0 || (len(stages) > 0 && f.maxVUs > 0 && f.rate > 0):
+	case f.rate > 0:
 		if f.duration <= 0 && len(stages) == 0 {
 			return nil, usageErrorf("--rate needs --duration (or --stage): an arrival rate has no natural end")
 		}
