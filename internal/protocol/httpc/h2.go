@@ -69,7 +69,11 @@ func (c *Client) h2Request(ctx context.Context, t *Target) *http.Request {
 	if h == nil {
 		h = make(http.Header)
 	}
-	h.Del("Host")
+	for k := range h {
+		if http.CanonicalHeaderKey(k) == "Host" { // it travels as :authority
+			delete(h, k)
+		}
+	}
 	if !t.hasUA {
 		h.Set("User-Agent", c.cfg.UserAgent)
 	}
