@@ -82,6 +82,11 @@ func (c *Client) tlsConfig(host string) *tls.Config {
 }
 
 // newH2 starts an HTTP/2 client connection over nc and makes it the host's.
+//
+// Note: x/net/http2's Transport.NewClientConn is deprecated in favor of
+// net/http's, but that one dials by itself; httpc dials, resolves and
+// handshakes on its own to time each phase and to count bytes below TLS,
+// so it needs the variant that takes an established net.Conn.
 func (c *Client) newH2(t *Target, nc net.Conn) (*conn, *h2Conn, error) {
 	rc := &recordConn{Conn: nc}
 	cc, err := c.h2.NewClientConn(rc)
