@@ -68,7 +68,7 @@ func TestBenchSameCommand(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d", code)
 		}
-		if strings.Contains(out, "~ no significant difference from b") {
+		if strings.Contains(out, "~ no significant difference from ") {
 			return
 		}
 	}
