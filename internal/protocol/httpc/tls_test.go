@@ -299,7 +299,7 @@ func TestHTTP2GzipAndBodyCap(t *testing.T) {
 	}
 }
 
-func TestTLSHandshakeBytesCountOnce(t *testing.T) {
+func TestTLSHandshakeCountsOnce(t *testing.T) {
 	srv := startRawTLSServer(t, jsonResponse)
 	c := New(Config{TLS: &tls.Config{InsecureSkipVerify: true}, DisableHTTP2: true})
 	defer c.CloseIdle()
@@ -309,6 +309,10 @@ func TestTLSHandshakeBytesCountOnce(t *testing.T) {
 	if first.BytesReceived < second.BytesReceived+300 || first.BytesSent <= second.BytesSent {
 		t.Errorf("first request %d/%d bytes sent/received, second %d/%d: want the handshake on the first only",
 			first.BytesSent, first.BytesReceived, second.BytesSent, second.BytesReceived)
+	}
+	if f, s := first.Timings, second.Timings; f.Connecting <= 0 || f.TLSHandshaking <= 0 || s.Connecting != 0 || s.TLSHandshaking != 0 {
+		t.Errorf("connecting/TLS: first %v/%v, second %v/%v; want both on the first request only",
+			f.Connecting, f.TLSHandshaking, s.Connecting, s.TLSHandshaking)
 	}
 	if plain := int64(len(jsonResponse)); second.BytesReceived <= plain {
 		t.Errorf("second request received %d bytes, want more than the %d-byte response (TLS records)", second.BytesReceived, plain)
