@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/surgeload/surge/internal/bench"
 	"github.com/surgeload/surge/internal/bench/plot"
 	"github.com/surgeload/surge/internal/bench/stats"
@@ -235,7 +237,11 @@ func runBenchCommands(ctx context.Context, stdout, stderr io.Writer, args []stri
 			return err
 		}
 	}
+	opts.Progress = progress(stderr, len(cmds))
 	results, err := bench.RunCommands(ctx, cmds, opts)
+	if opts.Progress != nil {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
 	if err != nil {
 		return fmt.Errorf("benchmarking: %w", err)
 	}
@@ -307,6 +313,22 @@ func (f *benchCmdFlags) register(fs *flag.FlagSet) {
 		fs.BoolVar(&f.ignore, n, false, "keep going when a command exits non-zero")
 	}
 	fs.BoolVar(&f.showOutput, "show-output", false, "show the commands' output on stderr")
+}
+
+// progress shows the current round on one line of a terminal; it is nil
+// (no progress) when stderr is not a terminal, so logs and tests stay clean.
+func progress(stderr io.Writer, n int) func(bench.Command, int, int) {
+	f, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(c bench.Command, done, round int) {
+		name := c.Name
+		if len(name) > 40 {
+			name = name[:39] + "…"
+		}
+		fmt.Fprintf(stderr, "\r\033[Kround %d · %d commands · %s: run %d", round+1, n, name, done)
+	}
 }
 
 // plan turns flags and command lines into commands and run options.
