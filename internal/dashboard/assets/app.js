@@ -1,0 +1,294 @@
+// surge live dashboard: receives the run's state by Server-Sent Events and
+// draws it. No dependencies; charts are drawn on canvas.
+"use strict";
+
+const MAX_POINTS = 3600;
+const COLORS = ["#2563eb", "#ea8c00", "#dc2626", "#7c3aed", "#16a34a", "#0891b2", "#db2777", "#65a30d"];
+const state = { meta: null, points: [], stats: null, sorts: {}, tab: "charts", es: null };
+
+const $ = (sel) => document.querySelector(sel);
+const fmt = (v, d = 2) => (v == null || !isFinite(v)) ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 });
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const clock = (s) => { s = Math.max(0, Math.round(s)); const m = Math.floor(s / 60); return m + ":" + String(s % 60).padStart(2, "0"); };
+
+// ---- connection ------------------------------------------------------------
+
+function connect() {
+  const es = new EventSource("api/events");
+  state.es = es;
+  es.addEventListener("init", (e) => {
+    const d = JSON.parse(e.data);
+    state.meta = d;
+    state.points = d.points || [];
+    setStats(d.stats);
+    renderConfig();
+    renderCharts();
+  });
+  es.addEventListener("tick", (e) => {
+    const d = JSON.parse(e.data);
+    state.points.push(d.point);
+    if (state.points.length > MAX_POINTS) state.points.splice(0, state.points.length - MAX_POINTS);
+    setStats(d.stats);
+    renderCharts();
+  });
+  es.addEventListener("finished", (e) => {
+    setStats(JSON.parse(e.data).stats);
+    es.close();
+  });
+  es.onerror = () => {
+    if (state.stats && state.stats.status === "finished") { es.close(); return; }
+    setStatus("offline");
+  };
+}
+
+// ---- header and tabs ----------------------------------------------------------
+
+function setStatus(s) {
+  const el = $("#status");
+  el.textContent = s;
+  el.className = "pill " + s;
+  document.body.dataset.status = s;
+  const live = s === "running" || s === "starting";
+  for (const b of ["#stop", "#reset", "#users-form button"]) $(b).disabled = !live;
+}
+
+function setStats(st) {
+  state.stats = st;
+  setStatus(st.status);
+  const last = state.points[state.points.length - 1];
+  $("#k-elapsed").textContent = clock(st.elapsed);
+  $("#k-users").textContent = fmt(st.users, 0);
+  $("#k-rps").textContent = last ? fmt(last.rps, 1) : "–";
+  const t = st.total;
+  $("#k-fail").textContent = t && t.requests ? fmt(100 * t.failures / t.requests, 2) + "%" : "–";
+  $("#k-p95").textContent = last && last.lat ? fmt(last.lat.p95) + " ms" : "–";
+  $("#n-failures").textContent = st.failures.length ? st.failures.length : "";
+  $("#n-exceptions").textContent = st.exceptions.length ? st.exceptions.length : "";
+  if (st.final) showFinal(st.final);
+  renderTables();
+  renderUsers(last);
+}
+
+function showFinal(f) {
+  const failed = f.thresholds.filter((t) => !t.pass);
+  const parts = ["The run has finished."].concat(f.notes);
+  if (f.thresholds.length) parts.push(failed.length ? failed.length + " threshold(s) failed: " + failed.map((t) => t.metric + " " + t.source).join(", ") : "All thresholds passed.");
+  message(parts.join(" "), failed.length ? "bad" : "ok");
+}
+
+function message(text, kind) {
+  const m = $("#message");
+  m.textContent = text;
+  m.className = "message " + (kind || "");
+  m.hidden = false;
+}
+
+for (const b of document.querySelectorAll("#tabs button")) {
+  b.addEventListener("click", () => {
+    state.tab = b.dataset.tab;
+    for (const o of document.querySelectorAll("#tabs button")) o.classList.toggle("active", o === b);
+    for (const s of document.querySelectorAll(".tab")) s.classList.toggle("active", s.id === "tab-" + state.tab);
+    if (state.tab === "charts") renderCharts();
+  });
+}
+
+// ---- steering -------------------------------------------------------------------
+
+async function post(path, body) {
+  try {
+    const r = await fetch(path, { method: "POST", body: body, credentials: "same-origin" });
+    const d = await r.json().catch(() => ({}));
+    if (!r.ok) { message(d.error || ("request failed: " + r.status), "bad"); return null; }
+    return d;
+  } catch (e) {
+    message("request failed: " + e, "bad");
+    return null;
+  }
+}
+
+$("#stop").addEventListener("click", async () => {
+  if (await post("api/stop")) { message("Stopping: running iterations get their graceful stop, then the run ends."); setStatus("stopping"); }
+});
+$("#reset").addEventListener("click", async () => {
+  if (await post("api/reset")) message("Statistics are reset at the next tick (charts keep their history).", "ok");
+});
+$("#users-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const d = await post("api/users", new URLSearchParams(new FormData(e.target)));
+  if (d) message("Target set: " + d.users + " users" + (d.spawn_rate ? ", " + d.spawn_rate + " per second" : ", at once") + ".", "ok");
+});
+
+// ---- tables ---------------------------------------------------------------------
+
+function sortRows(id, rows) {
+  const s = state.sorts[id];
+  if (!s) return rows;
+  return rows.slice().sort((a, b) => {
+    const x = a[s.key], y = b[s.key];
+    const c = typeof x === "number" ? x - y : String(x).localeCompare(String(y));
+    return s.dir * c;
+  });
+}
+
+for (const th of document.querySelectorAll("table.sortable th[data-key]")) {
+  th.addEventListener("click", () => {
+    const id = th.closest("table").id;
+    const cur = state.sorts[id];
+    const dir = cur && cur.key === th.dataset.key ? -cur.dir : (th.classList.contains("num") ? -1 : 1);
+    state.sorts[id] = { key: th.dataset.key, dir: dir };
+    for (const o of th.parentNode.children) o.classList.remove("asc", "desc");
+    th.classList.add(dir > 0 ? "asc" : "desc");
+    renderTables();
+  });
+}
+
+function fill(id, rows, cells, empty) {
+  const body = document.querySelector("#" + id + " tbody");
+  if (!rows.length) {
+    const n = document.querySelectorAll("#" + id + " thead th").length;
+    body.innerHTML = '<tr class="empty"><td colspan="' + n + '">' + esc(empty) + "</td></tr>";
+    return;
+  }
+  body.innerHTML = sortRows(id, rows).map((r) => "<tr>" + cells(r) + "</tr>").join("");
+}
+
+const statCells = (r) => "<td>" + esc(r.method) + "</td><td>" + esc(r.name) + "</td>" +
+  '<td class="num">' + fmt(r.requests, 0) + '</td><td class="num' + (r.failures ? " bad" : "") + '">' + fmt(r.failures, 0) + "</td>" +
+  ["med", "p90", "p95", "p99", "avg", "min", "max"].map((k) => '<td class="num">' + fmt(r[k]) + "</td>").join("") +
+  '<td class="num">' + fmt(r.rps, 1) + '</td><td class="num">' + fmt(r.fps, 1) + "</td>";
+
+function renderTables() {
+  const st = state.stats;
+  if (!st) return;
+  fill("stats-table", st.requests, statCells, "no requests yet");
+  $("#stats-table tfoot").innerHTML = st.total ? "<tr>" + statCells(st.total) + "</tr>" : "";
+  $("#stats-window").textContent = "Totals over the last " + clock(st.since) + " (warm-up excluded, since the last reset). Click a column to sort.";
+  fill("checks-table", st.checks, (c) => "<td>" + esc(c.name) + '</td><td class="num">' + fmt(c.passes, 0) + '</td><td class="num' + (c.fails ? " bad" : "") + '">' + fmt(c.fails, 0) + "</td>", "no checks");
+  fill("failures-table", st.failures, (e) => '<td class="num">' + fmt(e.count, 0) + "</td><td>" + esc(e.where) + '</td><td class="msg">' + esc(e.message) + "</td>", "no failures");
+  fill("exceptions-table", st.exceptions, (e) => '<td class="num">' + fmt(e.count, 0) + '</td><td class="msg">' + esc(e.message) + '</td><td class="msg">' + esc(e.where) + "</td>", "no exceptions");
+}
+
+function renderUsers(last) {
+  const st = state.stats;
+  $("#u-active").textContent = fmt(st.users, 0);
+  $("#u-max").textContent = fmt(st.users_max, 0);
+  if (st.target) $("#u-target").textContent = st.target.users + " users, " + (st.target.spawn_rate ? st.target.spawn_rate + " per second" : "at once");
+  const scen = last && last.scen ? Object.keys(last.scen).sort().map((k) => ({ name: k, rps: last.scen[k] })) : [];
+  fill("scenarios-table", scen, (s) => "<td>" + esc(s.name) + '</td><td class="num">' + fmt(s.rps, 1) + "</td>", "no scenario data yet");
+}
+
+function renderConfig() {
+  const cfg = state.meta.config || {};
+  const rows = Object.keys(cfg).sort().map((k) => "<tr><th>" + esc(k) + "</th><td>" + esc(cfg[k]) + "</td></tr>");
+  rows.push("<tr><th>started</th><td>" + esc(new Date(state.meta.start).toLocaleString()) + "</td></tr>");
+  if (state.meta.warmup) rows.push("<tr><th>warm-up</th><td>" + esc(state.meta.warmup) + " s</td></tr>");
+  $("#config-table tbody").innerHTML = rows.join("");
+}
+
+// ---- charts ---------------------------------------------------------------------
+
+let pending = false;
+function renderCharts() {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    if (state.tab !== "charts") return;
+    const pts = state.points;
+    const xs = pts.map((p) => p.t);
+    const lat = (k) => pts.map((p) => p.lat ? p.lat[k] : null);
+    draw("chart-rps", xs, [
+      { name: "requests/s", color: COLORS[4], values: pts.map((p) => p.rps) },
+      { name: "failures/s", color: COLORS[2], values: pts.map((p) => p.fps) },
+    ]);
+    draw("chart-lat", xs, [
+      { name: "p50", color: COLORS[0], values: lat("p50") },
+      { name: "p95", color: COLORS[1], values: lat("p95") },
+      { name: "p99", color: COLORS[2], values: lat("p99") },
+      { name: "max", color: "#9ca3af", values: lat("max"), dash: [3, 3] },
+    ]);
+    draw("chart-users", xs, [{ name: "users", color: COLORS[3], values: pts.map((p) => p.users) }]);
+    const names = [...new Set(pts.flatMap((p) => Object.keys(p.scen || {})))].sort();
+    draw("chart-scen", xs, names.map((n, i) => ({ name: n, color: COLORS[i % COLORS.length], values: pts.map((p) => p.scen && n in p.scen ? p.scen[n] : null) })));
+  });
+}
+
+// niceStep picks a round tick step so that about n ticks cover span.
+function niceStep(span, n) {
+  const raw = span / n, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const f = raw / mag;
+  return mag * (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10);
+}
+
+function draw(id, xs, series) {
+  const cv = document.getElementById(id);
+  const legend = document.querySelector('.legend[data-for="' + id + '"]');
+  legend.innerHTML = series.map((s) => '<span><i style="background:' + s.color + '"></i>' + esc(s.name) + "</span>").join("");
+  const dpr = window.devicePixelRatio || 1;
+  const w = cv.clientWidth, h = cv.clientHeight;
+  if (!w || !h) return;
+  cv.width = w * dpr; cv.height = h * dpr;
+  const g = cv.getContext("2d");
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, h);
+  const L = 52, R = 10, T = 8, B = 22;
+  const pw = w - L - R, ph = h - T - B;
+  const x0 = xs.length ? Math.min(0, xs[0]) : 0;
+  const x1 = Math.max(xs.length ? xs[xs.length - 1] : 0, x0 + 10);
+  let ymax = 0;
+  for (const s of series) for (const v of s.values) if (v != null && isFinite(v)) ymax = Math.max(ymax, v);
+  ymax = ymax > 0 ? ymax * 1.1 : 1;
+  const ystep = niceStep(ymax, 4);
+  ymax = Math.ceil(ymax / ystep) * ystep;
+  const X = (t) => L + (t - x0) / (x1 - x0) * pw;
+  const Y = (v) => T + ph - v / ymax * ph;
+  // warm-up band and stage boundaries
+  const meta = state.meta || {};
+  if (meta.warmup > 0) {
+    g.fillStyle = "rgba(234, 140, 0, 0.10)";
+    g.fillRect(X(x0), T, X(Math.min(meta.warmup, x1)) - X(x0), ph);
+    g.fillStyle = "#b26b00"; g.font = "11px system-ui, sans-serif";
+    g.fillText("warm-up", X(x0) + 4, T + 12);
+  }
+  g.strokeStyle = "#9ca3af"; g.setLineDash([4, 4]); g.lineWidth = 1;
+  for (const st of meta.stages || []) {
+    if (st <= x0 || st >= x1) continue;
+    g.beginPath(); g.moveTo(X(st), T); g.lineTo(X(st), T + ph); g.stroke();
+  }
+  g.setLineDash([]);
+  // grid and axes
+  g.font = "11px system-ui, sans-serif"; g.fillStyle = "#6b7482"; g.strokeStyle = "#eceef2";
+  g.textAlign = "right"; g.textBaseline = "middle";
+  for (let v = 0; v <= ymax + ystep / 2; v += ystep) {
+    g.beginPath(); g.moveTo(L, Y(v)); g.lineTo(L + pw, Y(v)); g.stroke();
+    g.fillText(fmt(v, v < 10 ? 1 : 0), L - 6, Y(v));
+  }
+  g.textAlign = "center"; g.textBaseline = "top";
+  const xstep = Math.max(1, niceStep(x1 - x0, 6));
+  for (let t = Math.ceil(x0 / xstep) * xstep; t <= x1; t += xstep) g.fillText(clock(t), X(t), T + ph + 5);
+  g.strokeStyle = "#c7ccd4"; g.beginPath(); g.moveTo(L, T); g.lineTo(L, T + ph); g.lineTo(L + pw, T + ph); g.stroke();
+  // lines
+  let drawn = 0;
+  for (const s of series) {
+    g.strokeStyle = s.color; g.lineWidth = 1.8; g.setLineDash(s.dash || []);
+    g.beginPath();
+    let open = false;
+    s.values.forEach((v, i) => {
+      if (v == null || !isFinite(v)) { open = false; return; }
+      if (open) g.lineTo(X(xs[i]), Y(v)); else { g.moveTo(X(xs[i]), Y(v)); open = true; }
+      drawn++;
+    });
+    g.stroke();
+    if (s.values.length === 1 && s.values[0] != null) { g.fillStyle = s.color; g.fillRect(X(xs[0]) - 2, Y(s.values[0]) - 2, 4, 4); }
+  }
+  g.setLineDash([]);
+  if (!series.length || !xs.length) {
+    g.fillStyle = "#9ca3af"; g.textAlign = "center"; g.textBaseline = "middle";
+    g.fillText("waiting for data…", L + pw / 2, T + ph / 2);
+  }
+  cv.dataset.points = xs.length;
+  cv.dataset.values = drawn;
+}
+
+window.addEventListener("resize", renderCharts);
+connect();

@@ -1,0 +1,261 @@
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/report"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// DefaultAddr is where --dashboard listens when given no address.
+const DefaultAddr = "127.0.0.1:5665"
+
+// maxInitPoints bounds the history a newly connected page receives: the
+// last hour of a longer run.
+const maxInitPoints = 3600
+
+// finishWait is how long Finish waits for connected pages to receive the
+// final state before the server shuts down.
+const finishWait = time.Second
+
+// Options configure a dashboard.
+type Options struct {
+	Addr     string // HOST:PORT; DefaultAddr when empty
+	Token    string // required by every request when set
+	Registry *metrics.Registry
+	Control  *engine.Control   // nil: the run cannot be steered
+	Config   map[string]string // how the test was run; "stage" marks the charts
+}
+
+// Server is a running dashboard.
+type Server struct {
+	o       Options
+	ln      net.Listener
+	srv     *http.Server
+	col     *collector
+	stages  []float64
+	resetRq atomic.Bool
+	done    chan struct{}
+
+	mu       sync.Mutex
+	points   []Point
+	stats    Stats
+	target   *Target
+	resetAt  time.Time
+	finished bool
+	clients  map[chan []byte]struct{}
+}
+
+// Start listens on o.Addr and serves the dashboard until Finish or Close.
+func Start(o Options) (*Server, error) {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.Registry == nil {
+		return nil, errors.New("no registry to show")
+	}
+	if err := CheckAddr(o.Addr, o.Token); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", o.Addr, err)
+	}
+	s := &Server{o: o, ln: ln, col: newCollector(o.Registry), stages: stageMarks(o.Config["stage"]),
+		done: make(chan struct{}), clients: map[chan []byte]struct{}{}}
+	s.stats = Stats{Status: "starting", Requests: []Row{}, Failures: []ErrorRow{}, Exceptions: []ErrorRow{}, Checks: []CheckRow{}}
+	s.srv = &http.Server{Handler: guard(o.Token, s.routes()), ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// URL is the address to open in a browser, with the token when one is set.
+func (s *Server) URL() string {
+	host, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	u := "http://" + net.JoinHostPort(host, port) + "/"
+	if s.o.Token != "" {
+		u += "?token=" + url.QueryEscape(s.o.Token)
+	}
+	return u
+}
+
+// Tick records the registry's state after an engine tick and pushes it to
+// every page. It must be called from the goroutine that ticks the registry.
+func (s *Server) Tick(now time.Time) {
+	reg := s.o.Registry
+	p := s.col.point(now)
+	if s.resetRq.Swap(false) {
+		reg.Reset(now)
+		s.col.reset()
+		s.mu.Lock()
+		s.resetAt = now
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	from := reg.StartTime().Add(reg.Warmup())
+	if s.resetAt.After(from) {
+		from = s.resetAt
+	}
+	s.mu.Unlock()
+	st := buildStats(reg, now, max(now.Sub(from), 0))
+	st.Status = "running"
+	if s.o.Control.Stopped() {
+		st.Status = "stopping"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finished {
+		return
+	}
+	st.Target = s.target
+	s.points = append(s.points, p)
+	s.stats = st
+	s.broadcastLocked("tick", map[string]any{"point": p, "stats": st})
+}
+
+// Finish shows how the run ended, waits up to a second for connected pages
+// to receive it, and shuts the server down.
+func (s *Server) Finish(sum *report.Summary) {
+	s.mu.Lock()
+	if !s.finished {
+		s.finished = true
+		s.stats.Status = "finished"
+		if sum != nil {
+			s.stats.Final = finalResult(sum)
+		}
+		s.broadcastLocked("finished", map[string]any{"stats": s.stats})
+	}
+	s.mu.Unlock()
+	deadline := time.Now().Add(finishWait)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		n := len(s.clients)
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Close()
+}
+
+// Close stops the server at once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
+	s.finished = true
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return s.srv.Close()
+	}
+	return nil
+}
+
+// broadcastLocked sends one event to every page; a page too slow to keep
+// up is dropped (its browser reconnects and gets the whole state again).
+func (s *Server) broadcastLocked(event string, v any) {
+	msg, err := sseEvent(event, v)
+	if err != nil {
+		return
+	}
+	for c := range s.clients {
+		select {
+		case c <- msg:
+		default:
+			delete(s.clients, c)
+			close(c)
+		}
+	}
+}
+
+func sseEvent(event string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return []byte("event: " + event + "\ndata: " + string(b) + "\n\n"), nil
+}
+
+// initState is the first event of a page: everything so far.
+type initState struct {
+	Start  time.Time         `json:"start"`
+	Warmup float64           `json:"warmup"` // seconds
+	Stages []float64         `json:"stages"` // stage boundaries, seconds
+	Config map[string]string `json:"config"`
+	Points []Point           `json:"points"`
+	Stats  Stats             `json:"stats"`
+}
+
+func (s *Server) initLocked() initState {
+	pts := s.points
+	if len(pts) > maxInitPoints {
+		pts = pts[len(pts)-maxInitPoints:]
+	}
+	cfg := s.o.Config
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	return initState{Start: s.o.Registry.StartTime(), Warmup: s.o.Registry.Warmup().Seconds(), Stages: s.stages,
+		Config: cfg, Points: append([]Point{}, pts...), Stats: s.stats}
+}
+
+// stageMarks turns "30s:20, 1m:50" (the --stage flags of surge run) into
+// the seconds at which each stage ends.
+func stageMarks(stages string) []float64 {
+	out := []float64{}
+	var at time.Duration
+	for _, st := range strings.FieldsFunc(stages, func(r rune) bool { return r == ',' || r == ' ' }) {
+		d, _, _ := strings.Cut(st, ":")
+		dur, err := time.ParseDuration(d)
+		if err != nil {
+			return []float64{}
+		}
+		at += dur
+		out = append(out, at.Seconds())
+	}
+	return out
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(assets, "assets")
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		http.ServeFileFS(w, r, static, "index.html")
+	})
+	mux.HandleFunc("GET /api/state", s.handleState)
+	mux.HandleFunc("GET /api/events", s.handleEvents)
+	mux.HandleFunc("GET /api/stats.json", s.handleStatsJSON)
+	mux.HandleFunc("GET /api/stats.csv", s.handleCSV(false))
+	mux.HandleFunc("GET /api/failures.csv", s.handleCSV(true))
+	mux.HandleFunc("POST /api/stop", s.handleStop)
+	mux.HandleFunc("POST /api/users", s.handleUsers)
+	mux.HandleFunc("POST /api/reset", s.handleReset)
+	return mux
+}
