@@ -93,9 +93,8 @@ func (c *Client) Record(req *httpc.Request, resp *httpc.Response, p Params, star
 		method = "GET"
 	}
 	k := tagKey{name: name, method: method, proto: resp.Proto, group: c.Group, status: resp.Status, extra: p.Tags}
-	if resp.Err != nil {
-		k.code = resp.ErrorCode
-	}
+	k.code = resp.ErrorCode // network errors, and 1000+status for 4xx/5xx as k6
+
 	s := c.lastSinks
 	if s == nil || k != c.lastKey { // a VU mostly repeats its last request: skip hashing the key
 		s = c.cache[k]
