@@ -142,7 +142,7 @@ func thresholdStrings(ths []bench.Threshold) []string {
 }
 
 func (o *benchOut) exports(tables []bench.Table, cmds []bench.CommandResult) error {
-	sums := bench.CommandSummaries(cmds)
+	sums := bench.CommandSummaries(cmds, o.copts())
 	write := func(path string, f func(io.Writer) error) error {
 		if path == "" {
 			return nil

@@ -43,10 +43,24 @@ type CommandSummary struct {
 	ExitCodes  []int             `json:"exit_codes"`
 	Parameters map[string]string `json:"parameters,omitempty"`
 	Warnings   []string          `json:"warnings,omitempty"`
+	// Relative is the median over the fastest command's median, with its
+	// uncertainty; P and Significant are the U test against the fastest
+	// (absent for the fastest itself).
+	Relative       float64  `json:"relative"`
+	RelativeStddev float64  `json:"relative_stddev"`
+	P              *float64 `json:"p,omitempty"`
+	Significant    bool     `json:"significant"`
 }
 
-// Summaries of command results for export.
-func CommandSummaries(results []CommandResult) []CommandSummary {
+// CommandSummaries summarizes command results for export, each with its
+// speed relative to the fastest.
+func CommandSummaries(results []CommandResult, opts CompareOptions) []CommandSummary {
+	rel := map[string]Relative{}
+	for i, r := range Relatives(results, opts) {
+		if i > 0 {
+			rel[r.Result.Command.Name] = r
+		}
+	}
 	var out []CommandSummary
 	for _, r := range results {
 		d := r.Describe()
@@ -59,6 +73,11 @@ func CommandSummaries(results []CommandResult) []CommandSummary {
 		}
 		for _, run := range r.Runs {
 			s.ExitCodes = append(s.ExitCodes, run.ExitCode)
+		}
+		s.Relative = 1
+		if x, ok := rel[r.Command.Name]; ok {
+			s.Relative, s.RelativeStddev = x.Ratio.Value, x.Ratio.Stddev
+			s.P, s.Significant = num(x.Cmp.Test.P), x.Cmp.Significant
 		}
 		if len(r.Command.Params) > 0 {
 			s.Parameters = map[string]string{}

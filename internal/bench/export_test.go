@@ -54,7 +54,7 @@ func TestCommandReportGolden(t *testing.T) {
 
 func TestExportsGolden(t *testing.T) {
 	tables := Compare(parseFile(t, "old.txt"), parseFile(t, "new.txt"), CompareOptions{})
-	cmds := CommandSummaries(fakeResults())
+	cmds := CommandSummaries(fakeResults(), CompareOptions{})
 	var md, csvb, js bytes.Buffer
 	if err := WriteMarkdown(&md, cmds, tables); err != nil {
 		t.Fatal(err)
@@ -76,6 +76,13 @@ func TestExportsGolden(t *testing.T) {
 	}
 	if len(back.Commands) != 3 || back.Commands[2].ExitCodes[0] != 3 || back.Commands[0].Parameters["n"] != "1" {
 		t.Errorf("commands round trip: %+v", back.Commands)
+	}
+	// sleep 0.04 against the fastest (sleep 0.02, median 21.0 ms).
+	if c := back.Commands[0]; c.Relative < 1.9 || c.Relative > 2.0 || !c.Significant || c.P == nil || *c.P > 0.001 {
+		t.Errorf("relative speed of sleep 0.04: %v ± %v p=%v", c.Relative, c.RelativeStddev, c.P)
+	}
+	if c := back.Commands[1]; c.Relative != 1 || c.P != nil {
+		t.Errorf("the fastest is relative 1 with no test, got %v %v", c.Relative, c.P)
 	}
 	row := back.Tables[0].Rows[0]
 	if row.Name != "Encode/size=64-2" || row.Delta != "-14.41%" || !row.Significant || *row.P > 0.001 || len(row.Old.Values) != 10 {
