@@ -59,9 +59,14 @@ func ValueIndex(p *profile.Profile, name string) (int, error) {
 }
 
 // frameNames returns a sample's function names, root first, with inlined
-// frames expanded (pprof lists a location's lines innermost first).
+// frames expanded (pprof lists a location's lines innermost first). A
+// sample labeled with its process's command (profiles of several
+// processes) starts with that command, so each program gets its own tower.
 func frameNames(s *profile.Sample) []string {
 	var out []string
+	if c := s.Label["comm"]; len(c) == 1 {
+		out = append(out, "["+c[0]+"]")
+	}
 	for i := len(s.Location) - 1; i >= 0; i-- {
 		l := s.Location[i]
 		if len(l.Line) == 0 {
