@@ -147,6 +147,13 @@ func TestSubprocessesAreFollowed(t *testing.T) {
 			}
 		}
 		share, n := shareOf(p, "main.hot")
+		if tc.sub {
+			var col bytes.Buffer
+			WriteCollapsed(&col, p, 0)
+			if !strings.HasPrefix(col.String(), "[hot];") {
+				t.Errorf("multi-process stacks do not start with the command:\n%s", firstLines(col.String(), 3))
+			}
+		}
 		if len(pids) != tc.wantPIDs || (tc.sub && share < 0.8) || (!tc.sub && n > 5) {
 			t.Errorf("subprocesses=%v: %d samples (main.hot %.0f%%) from %d child pids, want %d", tc.sub, n, 100*share, len(pids), tc.wantPIDs)
 		}
