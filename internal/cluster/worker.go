@@ -74,6 +74,11 @@ type worker struct {
 	res   WorkerResult
 	wg    sync.WaitGroup
 	cpu   cpuMeter
+	// leaving is set when the worker itself is interrupted: its last
+	// deltas go out, but its runs are not reported done, so the master
+	// hands what is left of them to the others.
+	leaving bool
+	kick    chan struct{} // an engine ticked: report now
 }
 
 // RunWorker connects to the master, runs what it assigns and returns when
@@ -98,10 +103,11 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) (*WorkerResult, error) {
 		return nil, fmt.Errorf("connecting to the master %s: %w", cfg.Master, err)
 	}
 	defer conn.Close()
-	sctx, cancel := context.WithCancel(ctx)
+	// the stream outlives ctx long enough to send the last deltas
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	w := &worker{cfg: cfg}
-	welcome, err := w.handshake(sctx, conn)
+	w := &worker{cfg: cfg, kick: make(chan struct{}, 1)}
+	welcome, err := w.handshake(ctx, conn, sctx)
 	if err != nil {
 		return nil, err
 	}
@@ -124,10 +130,10 @@ func (w *worker) logf(format string, args ...any) {
 }
 
 // handshake opens the stream, retrying while the master is unreachable.
-func (w *worker) handshake(ctx context.Context, conn *grpc.ClientConn) (*Welcome, error) {
+func (w *worker) handshake(ctx context.Context, conn *grpc.ClientConn, sctx context.Context) (*Welcome, error) {
 	deadline := time.Now().Add(w.cfg.ConnectTimeout)
 	for {
-		welcome, err := w.try(ctx, conn)
+		welcome, err := w.try(sctx, conn)
 		if err == nil {
 			return welcome, nil
 		}
@@ -210,6 +216,11 @@ func (w *worker) serve(ctx, parent context.Context) error {
 		case err := <-recvErr:
 			stopRuns()
 			return &LostMasterError{Why: "its stream ended: " + status.Convert(err).Message()}
+		case <-w.kick:
+			if err := w.report(); err != nil {
+				stopRuns()
+				return &LostMasterError{Why: "sending to it failed: " + err.Error()}
+			}
 		case now := <-beat.C:
 			if silent := now.Sub(heard); silent > MasterTimeout {
 				stopRuns()
@@ -220,6 +231,9 @@ func (w *worker) serve(ctx, parent context.Context) error {
 				return &LostMasterError{Why: "sending to it failed: " + err.Error()}
 			}
 		case <-parent.Done():
+			w.mu.Lock()
+			w.leaving = true
+			w.mu.Unlock()
 			stopRuns()
 			w.waitRuns(stopGrace)
 			w.report()
@@ -279,4 +293,3 @@ func (w *worker) prepare(ctx context.Context, b *Bundle) error {
 	w.logf("bundle %.12s ready (%d files)", ready.Digest, len(b.Files))
 	return nil
 }
-

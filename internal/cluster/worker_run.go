@@ -67,7 +67,13 @@ func (w *worker) execute(ctx context.Context, r *wrun, cfg *runner.Config, a *As
 		return &RunDone{}
 	}
 	w.logf("run %d: %d scenarios, segment %s", a.ID, len(scens), describeSteps(a.Steps))
-	res, err := engine.Run(ctx, engine.Options{Registry: reg, Scenarios: scens, Tags: cfg.Tags})
+	kick := func(time.Time) {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+	res, err := engine.Run(ctx, engine.Options{Registry: reg, Scenarios: scens, Tags: cfg.Tags, OnTick: kick})
 	d := &RunDone{Requests: int64(reg.Total(reg.Builtin.HTTPReqs).Sum)}
 	d.Errors, _ = reg.Errors.Entries()
 	if res != nil {
@@ -108,7 +114,7 @@ func (w *worker) report() error {
 			logged = append(logged, ds...)
 		}
 		rr.VUs = r.vus
-		if r.done != nil {
+		if r.done != nil && !w.leaving {
 			rr.Done, r.reported = r.done, true
 		}
 		rep.Runs = append(rep.Runs, rr)
