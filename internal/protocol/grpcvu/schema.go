@@ -70,7 +70,7 @@ func Load(importPaths []string, files ...string) (*Schema, error) {
 	}
 	res, err := c.Compile(context.Background(), files...)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", strings.Join(files, ", "), err)
+		return nil, fmt.Errorf("loading protos: %w", err)
 	}
 	fds := make([]protoreflect.FileDescriptor, len(res))
 	for i, f := range res {

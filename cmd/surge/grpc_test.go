@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/surgeload/surge/internal/protocol/grpcvu/grpctest"
+	"google.golang.org/grpc/credentials"
+)
+
+func grpcServer(t *testing.T, o grpctest.Options) *grpctest.Server {
+	t.Helper()
+	srv, err := grpctest.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+const echoProtoDir = "../../internal/protocol/grpcvu/grpctest"
+
+func TestGRPCQuick(t *testing.T) {
+	srv := grpcServer(t, grpctest.Options{})
+	tests := []struct {
+		name   string
+		schema []string
+	}{
+		{"reflection", nil},
+		{"proto file", []string{"--proto", "echo.proto", "--import-path", echoProtoDir}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			summary := filepath.Join(t.TempDir(), "summary.json")
+			args := append([]string{"grpc", srv.Addr, "--plaintext", "--method", "surge.echo.v1.Echo/Say",
+				"--data", `{"message":"hi"}`, "-H", "x-run: test", "-u", "4", "-i", "40", "--connections", "2", "--no-save", "-q",
+				"--threshold", "grpc_req_duration{status:0}: p(95)<5000", "--summary-export", summary}, tc.schema...)
+			code, stdout, stderr := runCLI(t, context.Background(), args...)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, "✓ grpc_req_duration{status:0}: 'p(95)<5000'") {
+				t.Errorf("summary lacks the threshold:\n%s", stdout)
+			}
+			var sum struct {
+				Metrics map[string]map[string]any `json:"metrics"`
+			}
+			data, err := os.ReadFile(summary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if n := sum.Metrics["iterations"]["count"]; n != 40.0 {
+				t.Errorf("iterations %v, want 40", n)
+			}
+			if p := sum.Metrics["grpc_req_duration"]["p(95)"]; p == nil || p.(float64) <= 0 {
+				t.Errorf("grpc_req_duration %v", sum.Metrics["grpc_req_duration"])
+			}
+		})
+	}
+}
+
+func TestGRPCQuickFailures(t *testing.T) {
+	srv := grpcServer(t, grpctest.Options{})
+	// Calls that fail on the server are samples: the run succeeds unless a
+	// threshold says otherwise.
+	code, stdout, stderr := runCLI(t, context.Background(), "grpc", srv.Addr, "--plaintext", "--method", "surge.echo.v1.Echo/Say",
+		"--data", `{"fail_code":14}`, "-i", "10", "--no-save", "-q", "--threshold", "grpc_req_duration{status:14}: max<0")
+	if code != ExitThresholdsFailed {
+		t.Fatalf("exit %d, want %d\nstdout %s\nstderr %s", code, ExitThresholdsFailed, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "10× grpc at /surge.echo.v1.Echo/Say: Unavailable: failing as asked") {
+		t.Errorf("summary lacks the counted errors:\n%s", stdout)
+	}
+}
+
+func TestGRPCBadInput(t *testing.T) {
+	srv := grpcServer(t, grpctest.Options{})
+	cert, err := grpctest.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsSrv := grpcServer(t, grpctest.Options{TLS: credentials.NewServerTLSFromCert(&cert.TLS)})
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.proto")
+	os.WriteFile(broken, []byte("syntax = \"proto3\";\nmessage A {\n  string a = 1\n}\n"), 0o644)
+	say := []string{"--method", "surge.echo.v1.Echo/Say", "-i", "1", "--no-save", "-q"}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no address", []string{"grpc", "--method", "a.B/C"}, ExitUsage, "want one ADDR (host:port), got 0 arguments"},
+		{"no method", []string{"grpc", srv.Addr, "--plaintext"}, ExitUsage, "give the method to call: --method pkg.Service/Method"},
+		{"unknown method", append([]string{"grpc", srv.Addr, "--plaintext", "--method", "surge.echo.v1.Echo/Shout"}, say[2:]...), ExitUsage,
+			`method "surge.echo.v1.Echo/Shout" not found (known: /grpc.health.v1.Health/Check,`},
+		{"request off the schema", append([]string{"grpc", srv.Addr, "--plaintext", "--data", `{"mesage":"x"}`}, say...), ExitUsage,
+			`does not match surge.echo.v1.EchoRequest: (line 1:2): unknown field "mesage"`},
+		{"streaming method", append([]string{"grpc", srv.Addr, "--plaintext", "--method", "surge.echo.v1.Echo/Chat"}, say[2:]...), ExitUsage,
+			"a bidi_stream method; quick mode calls unary methods"},
+		{"proto that does not parse", append([]string{"grpc", srv.Addr, "--plaintext", "--proto", broken}, say...), ExitUsage,
+			"--proto: loading protos: " + broken + ":4:1: syntax error: expecting ';'"},
+		{"protoset missing", append([]string{"grpc", srv.Addr, "--plaintext", "--protoset", filepath.Join(dir, "none.protoset")}, say...), ExitUsage,
+			"--protoset: loading protoset: open "},
+		{"nobody listening", append([]string{"grpc", "127.0.0.1:1", "--plaintext"}, say...), ExitError,
+			"connecting to 127.0.0.1:1: dial tcp 127.0.0.1:1: connect: connection refused"},
+		{"untrusted certificate", append([]string{"grpc", tlsSrv.Addr}, say...), ExitError,
+			"TLS handshake: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
+		{"plaintext to TLS", append([]string{"grpc", tlsSrv.Addr, "--plaintext"}, say...), ExitError,
+			"a TLS server and a plaintext client"},
+		{"cert without key", append([]string{"grpc", tlsSrv.Addr, "--cert", broken}, say...), ExitUsage, "--cert and --key go together"},
+		{"bad metadata", append([]string{"grpc", srv.Addr, "--plaintext", "--metadata", "novalue"}, say...), ExitUsage, `--metadata "novalue": want 'key: value'`},
+		{"data twice", append([]string{"grpc", srv.Addr, "--plaintext", "--data", "{}", "--data-file", broken}, say...), ExitUsage, "give --data or --data-file, not both"},
+		{"rate without duration", []string{"grpc", srv.Addr, "--plaintext", "--method", "a.B/C", "--rate", "10"}, ExitUsage, "--rate needs --duration"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, context.Background(), tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) || !strings.HasPrefix(stderr, "surge grpc: ") {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.want)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+				t.Errorf("error is %d lines, want one: %q", n+1, stderr)
+			}
+		})
+	}
+}
+
+func TestGRPCTrustedTLS(t *testing.T) {
+	cert, err := grpctest.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpcServer(t, grpctest.Options{TLS: credentials.NewServerTLSFromCert(&cert.TLS)})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, cert.PEM, 0o644)
+	code, stdout, stderr := runCLI(t, context.Background(), "grpc", srv.Addr, "--cacert", ca, "--method", "surge.echo.v1.Echo/Say", "-i", "3", "--no-save", "-q")
+	if code != 0 || !strings.Contains(stdout, "grpc_req_duration") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+}
