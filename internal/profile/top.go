@@ -163,17 +163,24 @@ func WriteChanges(w io.Writer, base, new *profile.Profile, n int) error {
 
 // Sentence summarizes where new spends its CPU compared with base, for a
 // report: "38% of CPU is in encoding/json.Marshal, up from 12%". It names
-// the hottest function of new by self share; base may be nil.
+// the function whose self share grew the most (by at least one point) —
+// the likely cause of a slowdown — or else the hottest function of new.
+// base may be nil.
 func Sentence(base, new *profile.Profile) string {
 	top := TopFunctions(new, 1)
 	if len(top) == 0 {
 		return "no CPU samples were recorded"
 	}
+	if base == nil {
+		return fmt.Sprintf("%s of CPU is in %s", percent(top[0].SelfShare), top[0].Name)
+	}
+	for _, c := range TopChanges(base, new, 0) {
+		if c.Delta() >= 0.01 {
+			return fmt.Sprintf("%s of CPU is in %s, up from %s", percent(c.New), c.Name, percent(c.Base))
+		}
+	}
 	f := top[0]
 	s := fmt.Sprintf("%s of CPU is in %s", percent(f.SelfShare), f.Name)
-	if base == nil {
-		return s
-	}
 	var was float64
 	if vi, err := ValueIndex(base, ""); err == nil {
 		for _, b := range functionShares(base, vi) {
@@ -183,13 +190,12 @@ func Sentence(base, new *profile.Profile) string {
 		}
 	}
 	switch {
-	case math.Round(100*was) == math.Round(100*f.SelfShare):
+	case percent(was) == percent(f.SelfShare):
 		return s + ", unchanged"
 	case was < f.SelfShare:
 		return s + ", up from " + percent(was)
-	default:
-		return s + ", down from " + percent(was)
 	}
+	return s + ", down from " + percent(was)
 }
 
 // percent formats a 0..1 share as a whole percentage, with one decimal

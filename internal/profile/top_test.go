@@ -50,6 +50,10 @@ func TestSentence(t *testing.T) {
 	}{
 		{baseStacks, newStacks, "48% of CPU is in json.Marshal, up from 12%"},
 		{newStacks, baseStacks, "60% of CPU is in main.db, up from 40%"},
+		{map[string]int64{"a": 50, "b": 50}, map[string]int64{"a": 506, "b": 494}, "51% of CPU is in a, up from 50%"},
+		{map[string]int64{"a": 50, "b": 50}, map[string]int64{"a": 502, "b": 498}, "50% of CPU is in a, unchanged"},
+		{map[string]int64{"a": 40, "b": 60}, map[string]int64{"a": 395, "b": 605}, "60% of CPU is in b, unchanged"},
+		{map[string]int64{"a": 80, "b": 20}, map[string]int64{"a": 795, "b": 205}, "80% of CPU is in a, unchanged"},
 		{newStacks, newStacks, "48% of CPU is in json.Marshal, unchanged"},
 		{map[string]int64{"a;b": 1}, map[string]int64{"a": 999, "b": 1}, "100% of CPU is in a, up from 0%"},
 		{map[string]int64{"x": 995, "a": 5}, map[string]int64{"x": 1, "a": 999}, "100% of CPU is in a, up from 0.5%"},
