@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,14 +40,18 @@ type statusSet struct{ fn func(int) bool }
 
 // httpModule is k6/http.
 func (v *VU) httpModule() *sobek.Object {
-	withBody := func(method string) func(url string, body, params sobek.Value) sobek.Value {
-		return func(url string, body, params sobek.Value) sobek.Value {
-			return v.request(method, url, body, params, "", v.parseParams(params))
+	// native signatures: no reflection on the hot path (and shallower
+	// goroutine stacks per VU)
+	withBody := func(method string) func(call sobek.FunctionCall) sobek.Value {
+		return func(call sobek.FunctionCall) sobek.Value {
+			params := call.Argument(2)
+			return v.request(method, call.Argument(0).String(), call.Argument(1), params, "", v.parseParams(params))
 		}
 	}
-	noBody := func(method string) func(url string, params sobek.Value) sobek.Value {
-		return func(url string, params sobek.Value) sobek.Value {
-			return v.request(method, url, nil, params, "", v.parseParams(params))
+	noBody := func(method string) func(call sobek.FunctionCall) sobek.Value {
+		return func(call sobek.FunctionCall) sobek.Value {
+			params := call.Argument(1)
+			return v.request(method, call.Argument(0).String(), nil, params, "", v.parseParams(params))
 		}
 	}
 	return v.lazy(map[string]any{
@@ -109,10 +114,10 @@ type reqParams struct {
 }
 
 func (v *VU) parseParams(params sobek.Value) reqParams {
-	p := reqParams{header: http.Header{}}
 	if params == nil || sobek.IsUndefined(params) || sobek.IsNull(params) {
-		return p
+		return reqParams{}
 	}
+	p := reqParams{header: http.Header{}}
 	o := params.ToObject(v.rt)
 	if h := o.Get("headers"); h != nil && !sobek.IsUndefined(h) && !sobek.IsNull(h) {
 		ho := h.ToObject(v.rt)
@@ -203,8 +208,16 @@ func (v *VU) prepare(method, rawURL string, body sobek.Value, p reqParams, host 
 	if host != "" && strings.HasPrefix(rawURL, "/") {
 		rawURL = host + rawURL
 	}
+	if p.header == nil && body != nil && !sobek.IsUndefined(body) && !sobek.IsNull(body) {
+		p.header = http.Header{}
+	}
 	b := v.requestBody(body, p.header)
-	req := &httpc.Request{Method: method, URL: rawURL, Header: p.header, Body: b, Timeout: p.timeout}
+	var req *httpc.Request
+	if len(b) == 0 && len(p.header) == 0 && p.timeout == 0 {
+		req = v.cachedRequest(method, rawURL)
+	} else {
+		req = &httpc.Request{Method: method, URL: rawURL, Header: p.header, Body: b, Timeout: p.timeout}
+	}
 	hp := httpvu.Params{Name: p.name, Expected: p.expected}
 	if len(p.tags) > 0 {
 		hp.Tags = v.st.Registry.Intern(p.tags...)
@@ -212,49 +225,120 @@ func (v *VU) prepare(method, rawURL string, body sobek.Value, p reqParams, host 
 	return req, &httpc.Response{}, hp
 }
 
-// response builds the k6 Response object.
+// response builds the k6 Response object. Its fields are made when the
+// script reads them: a script that only looks at status never copies the
+// body or parses the headers.
 func (v *VU) response(req *httpc.Request, resp *httpc.Response, p reqParams, err error) *sobek.Object {
-	rt := v.rt
-	o := rt.CreateObject(v.responseProto())
-	_ = o.Set("status", resp.Status)
-	_ = o.Set("proto", resp.Proto)
-	u := resp.URL
-	if u == "" {
-		u = req.URL
+	return v.rt.NewDynamicObject(&jsResponse{v: v, req: req, resp: resp, respType: p.responseType, err: err})
+}
+
+// jsResponse is a k6 Response.
+type jsResponse struct {
+	v        *VU
+	req      *httpc.Request
+	resp     *httpc.Response
+	respType string
+	err      error
+	made     map[string]sobek.Value // fields made, and fields set by the script
+}
+
+var responseKeys = []string{"status", "proto", "url", "body", "headers", "timings", "error", "error_code", "request", "json"}
+
+func (r *jsResponse) Get(k string) sobek.Value {
+	if x, ok := r.made[k]; ok {
+		return x
 	}
-	_ = o.Set("url", u)
-	switch {
-	case p.responseType == "none" || v.s.Options.DiscardResponseBodies && p.responseType == "":
-		_ = o.Set("body", sobek.Null())
-	case p.responseType == "binary":
-		_ = o.Set("body", rt.NewArrayBuffer(append([]byte(nil), resp.Body...)))
-	default:
-		_ = o.Set("body", string(resp.Body))
+	x := r.make(k)
+	if x == nil {
+		return nil
 	}
-	hdr := rt.NewObject()
-	if resp.Status != 0 {
-		for k, vs := range resp.Header() {
-			_ = hdr.Set(k, strings.Join(vs, ", "))
+	switch k {
+	case "status", "error_code":
+	default: // objects and strings keep their identity
+		if r.made == nil {
+			r.made = make(map[string]sobek.Value, 4)
+		}
+		r.made[k] = x
+	}
+	return x
+}
+
+func (r *jsResponse) make(k string) sobek.Value {
+	v, rt, resp := r.v, r.v.rt, r.resp
+	switch k {
+	case "status":
+		return rt.ToValue(resp.Status)
+	case "proto":
+		return rt.ToValue(resp.Proto)
+	case "url":
+		if resp.URL != "" {
+			return rt.ToValue(resp.URL)
+		}
+		return rt.ToValue(r.req.URL)
+	case "body":
+		switch {
+		case r.respType == "none" || v.s.Options.DiscardResponseBodies && r.respType == "":
+			return sobek.Null()
+		case r.respType == "binary":
+			return rt.ToValue(rt.NewArrayBuffer(resp.Body))
+		}
+		return rt.ToValue(string(resp.Body))
+	case "headers":
+		hdr := rt.NewObject()
+		if resp.Status != 0 {
+			for name, vs := range resp.Header() {
+				_ = hdr.Set(name, strings.Join(vs, ", "))
+			}
+		}
+		return hdr
+	case "timings":
+		tm := resp.Timings
+		return v.object(map[string]any{
+			"duration": ms(tm.Duration), "blocked": ms(tm.Blocked), "connecting": ms(tm.Connecting),
+			"tls_handshaking": ms(tm.TLSHandshaking), "sending": ms(tm.Sending),
+			"waiting": ms(tm.Waiting), "receiving": ms(tm.Receiving),
+		})
+	case "error":
+		if r.err != nil {
+			return rt.ToValue(r.err.Error())
+		}
+		return rt.ToValue("")
+	case "error_code":
+		if r.err != nil || resp.Status >= 400 {
+			return rt.ToValue(resp.ErrorCode)
+		}
+		return rt.ToValue(0)
+	case "request":
+		return v.object(map[string]any{"method": r.req.Method, "url": r.req.URL, "body": string(r.req.Body)})
+	case "json":
+		return v.responseProto().Get("json")
+	}
+	return nil
+}
+
+func (r *jsResponse) Set(k string, val sobek.Value) bool {
+	if r.made == nil {
+		r.made = map[string]sobek.Value{}
+	}
+	r.made[k] = val
+	return true
+}
+
+func (r *jsResponse) Has(k string) bool {
+	_, ok := r.made[k]
+	return ok || slices.Contains(responseKeys, k)
+}
+
+func (r *jsResponse) Delete(k string) bool { delete(r.made, k); return true }
+
+func (r *jsResponse) Keys() []string {
+	keys := append([]string(nil), responseKeys...)
+	for k := range r.made {
+		if !slices.Contains(responseKeys, k) {
+			keys = append(keys, k)
 		}
 	}
-	_ = o.Set("headers", hdr)
-	tm := resp.Timings
-	_ = o.Set("timings", v.object(map[string]any{
-		"duration": ms(tm.Duration), "blocked": ms(tm.Blocked), "connecting": ms(tm.Connecting),
-		"tls_handshaking": ms(tm.TLSHandshaking), "sending": ms(tm.Sending),
-		"waiting": ms(tm.Waiting), "receiving": ms(tm.Receiving),
-	}))
-	e, code := "", 0
-	if err != nil {
-		e, code = err.Error(), resp.ErrorCode
-	} else if resp.Status >= 400 {
-		code = resp.ErrorCode
-	}
-	_ = o.Set("error", e)
-	_ = o.Set("error_code", code)
-	req2 := v.object(map[string]any{"method": req.Method, "url": req.URL, "body": string(req.Body)})
-	_ = o.Set("request", req2)
-	return o
+	return keys
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -328,4 +412,25 @@ func (v *VU) batch(reqs sobek.Value) sobek.Value {
 		_ = res.Set(k, one(o.Get(k)))
 	}
 	return res
+}
+
+// maxCachedRequests bounds a VU's cache of plain requests.
+const maxCachedRequests = 64
+
+// cachedRequest returns a prepared request without headers or body for
+// method and URL: the request line is parsed and serialized once per VU,
+// not once per call.
+func (v *VU) cachedRequest(method, rawURL string) *httpc.Request {
+	k := method + " " + rawURL
+	if r, ok := v.reqCache[k]; ok {
+		return r
+	}
+	r := &httpc.Request{Method: method, URL: rawURL, Header: http.Header{}}
+	if v.reqCache == nil {
+		v.reqCache = map[string]*httpc.Request{}
+	}
+	if len(v.reqCache) < maxCachedRequests {
+		v.reqCache[k] = r
+	}
+	return r
 }

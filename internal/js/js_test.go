@@ -242,6 +242,7 @@ export default function (d) {
   });
   const e = http.post(d.base + "/echo", "x", { headers: { "X-Test": "yes" }, cookies: { a: "b" } });
   if (e.json().ua !== "surge-test/1" || e.json("hdr") !== "yes" || e.json().cookie !== "a=b") fail("echo: " + e.body);
+  if (http.post(d.base + "/echo", { a: "1" }).json().method !== "POST") fail("form post");
   const [r1, r2] = http.batch([["GET", d.base + "/echo"], { method: "PUT", url: d.base + "/echo" }]);
   if (r1.json().method !== "GET" || r2.json().method !== "PUT") fail("batch");
   if (b64decode(b64encode("hé"), "std", "s") !== "hé") fail("b64");

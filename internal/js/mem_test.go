@@ -70,10 +70,17 @@ export default function () { http.get(__ENV.SURGE_VU_RUN); sleep(1); }`
 	scens, _ := s.Scenarios(engine.ConstantVUs{VUs: 2000, Duration: 3 * time.Second}, time.Second)
 	go func() {
 		time.Sleep(2500 * time.Millisecond)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		t.Logf("heap in use %.1f MB, idle %.1f MB (released %.1f), stacks %.1f MB, sys %.1f MB, goroutines %d",
+			float64(ms.HeapInuse)/1e6, float64(ms.HeapIdle)/1e6, float64(ms.HeapReleased)/1e6,
+			float64(ms.StackInuse)/1e6, float64(ms.Sys)/1e6, runtime.NumGoroutine())
 		runtime.GC()
-		f, _ := os.Create(os.Getenv("SURGE_VU_MEMPROF"))
-		pprof.WriteHeapProfile(f)
-		f.Close()
+		if p := os.Getenv("SURGE_VU_MEMPROF"); p != "" {
+			f, _ := os.Create(p)
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
 	}()
 	if _, err := engine.Run(context.Background(), engine.Options{Registry: reg, Scenarios: scens}); err != nil {
 		t.Fatal(err)

@@ -106,9 +106,15 @@ func (v *VU) format(a sobek.Value) string {
 // k6Module is k6: check, group, sleep, fail, randomSeed.
 func (v *VU) k6Module() *sobek.Object {
 	return v.lazy(map[string]any{
-		"check":      v.check,
-		"group":      v.group,
-		"sleep":      v.sleep,
+		"check": func(call sobek.FunctionCall) sobek.Value {
+			sets, _ := call.Argument(1).(*sobek.Object)
+			return v.rt.ToValue(v.check(call.Argument(0), sets, call.Argument(2)))
+		},
+		"group": v.group,
+		"sleep": func(call sobek.FunctionCall) sobek.Value {
+			v.sleep(call.Argument(0).ToFloat())
+			return sobek.Undefined()
+		},
 		"fail":       func(msg string) { v.throw("%s", msg) },
 		"randomSeed": func(seed int64) { v.rt.SetRandSource(rand.New(rand.NewSource(seed)).Float64) },
 	})

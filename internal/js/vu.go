@@ -10,6 +10,7 @@ import (
 	"github.com/grafana/sobek"
 
 	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/protocol/httpc"
 	"github.com/surgeload/surge/internal/protocol/httpvu"
 	"github.com/surgeload/surge/internal/vu"
 )
@@ -31,7 +32,8 @@ type VU struct {
 
 	respProto *sobek.Object
 	setIter   sobek.Callable // sets __ITER
-	user      *userVU // Locust-style user state, nil for k6 iterations
+	reqCache  map[string]*httpc.Request
+	user      *userVU        // Locust-style user state, nil for k6 iterations
 	inInit    bool
 }
 
