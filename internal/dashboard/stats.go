@@ -95,6 +95,9 @@ func buildStats(reg *metrics.Registry, now time.Time, window time.Duration) Stat
 	}
 	var total Row
 	for _, r := range sum.Requests {
+		if r.Requests == 0 { // nothing since a reset
+			continue
+		}
 		row := Row{Method: r.Method, Name: r.Name, Requests: r.Requests, Failures: r.Failures,
 			Med: r.Med, Avg: r.Avg, Min: r.Min, Max: r.Max, P90: r.P90, P95: r.P95, P99: r.P99,
 			RPS: rate(r.Requests), FPS: rate(r.Failures)}
