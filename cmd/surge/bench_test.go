@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/surgeload/surge/internal/bench"
 )
 
 // benchTestdata is the Go benchmark output shared with internal/bench's
@@ -180,10 +182,9 @@ func TestBenchUnparseableLines(t *testing.T) {
 	}
 }
 
-// TestBenchSaveCompare saves a command baseline and compares a slower run
-// against it under the same name: a significant regression fails
-// --fail-on with exit code 99; the baseline keeps raw samples, machine and
-// commit.
+// TestBenchSaveCompare saves a command baseline (raw samples, machine,
+// commit) and compares a slower run against a baseline under the same
+// name: a significant regression fails --fail-on with exit code 99.
 func TestBenchSaveCompare(t *testing.T) {
 	dir := t.TempDir()
 	code, _, errs := runSurge(t, "bench", "--dir", dir, "--save", "base", "-r", "6", "-n", "work", "--", "sleep 0.01")
@@ -216,20 +217,21 @@ func TestBenchSaveCompare(t *testing.T) {
 	if len(b.Series) == 0 || b.Series[0].Name != "work" || b.Series[0].Unit != "sec/op" || len(b.Series[0].Values) != 6 {
 		t.Fatalf("baseline series %+v, want 6 raw sec/op samples of work", b.Series)
 	}
-	// 0.1 s against a baseline of 0.01 s: far apart enough to stay
-	// significant on a loaded machine; a second attempt covers a burst.
-	exp := filepath.Join(dir, "cmp")
-	var code2 int
-	var out2, errs2 string
-	for range 2 {
-		code2, out2, errs2 = runSurge(t, "bench", "--dir", dir, "--compare", "base", "--fail-on", "sec/op:+20%", "-r", "6", "-n", "work",
-			"--export-json", exp+".json", "--export-csv", exp+".csv", "--export-markdown", exp+".md", "--export-html", exp+".html", "--", "sleep 0.1")
-		if code2 == ExitThresholdsFailed {
-			break
-		}
+	// A regression against a baseline of 1 ms runs (written here, so that
+	// load on the machine can only widen the gap): sleep 0.05 is always
+	// significantly slower.
+	fast := &bench.Set{}
+	for i := range 6 {
+		fast.Add("", "work", "sec/op", 0.001+float64(i)*1e-5)
 	}
+	if _, err := bench.SaveBaseline(dir, bench.NewBaseline("fast", "commands", ".", fast, nil)); err != nil {
+		t.Fatal(err)
+	}
+	exp := filepath.Join(dir, "cmp")
+	code2, out2, errs2 := runSurge(t, "bench", "--dir", dir, "--compare", "fast", "--fail-on", "sec/op:+20%", "-r", "6", "-n", "work",
+		"--export-json", exp+".json", "--export-csv", exp+".csv", "--export-markdown", exp+".md", "--export-html", exp+".html", "--", "sleep 0.05")
 	if code2 != ExitThresholdsFailed || !strings.Contains(out2, "✗ work: sec/op changed +") || !strings.Contains(errs2, "significant change(s) beyond --fail-on sec/op:+20%") ||
-		!strings.Contains(errs2, "comparing with baseline base from ") {
+		!strings.Contains(errs2, "comparing with baseline fast from ") {
 		t.Errorf("regression: exit %d\nstdout:\n%s\nstderr: %s", code2, out2, errs2)
 	}
 	for ext, want := range map[string]string{".json": `"comparisons"`, ".csv": "old_median", ".md": "| work |", ".html": "<svg"} {
