@@ -69,13 +69,13 @@ func TestFlameGraphInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := evalJS[int](t, ctx, `document.querySelectorAll('.frame').length`)
-	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("search"), "marsh")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(".sfg-search"), "marsh")); err != nil {
 		t.Fatal(err)
 	}
 	matched := evalJS[int](t, ctx, `document.querySelectorAll('.frame.match').length`)
 	matchText := evalJS[string](t, ctx, `(document.querySelector('.frame.match')||{}).textContent||''`)
 	title := evalJS[string](t, ctx, `(document.querySelector('.frame.match')||{}).title||''`)
-	matchedLabel := evalJS[string](t, ctx, `document.getElementById('matched').textContent`)
+	matchedLabel := evalJS[string](t, ctx, `document.querySelector('.sfg-matched').textContent`)
 	// Zoom: clicking main.db leaves only it and its ancestors drawn.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.frame[title^="main.db"]`))); err != nil {
 		t.Fatal(err)
@@ -127,4 +127,33 @@ func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
 		t.Fatalf("evaluating %s: %v", expr, err)
 	}
 	return v
+}
+
+func TestFragmentsShareAPage(t *testing.T) {
+	ctx := browser(t)
+	var b bytes.Buffer
+	b.WriteString("<!DOCTYPE html><html><body><h1>report</h1>")
+	if err := WriteFlameGraphFragment(&b, synthetic(baseStacks), "stage-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDiffFlameGraphFragment(&b, synthetic(baseStacks), synthetic(newStacks), "diff-1-2"); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("</body></html>")
+	path := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate("file://"+path),
+		chromedp.WaitVisible(chromedp.CSS("#diff-1-2 .frame")),
+		chromedp.SendKeys(chromedp.CSS("#diff-1-2 .sfg-search"), "db"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	first := evalJS[int](t, ctx, `document.querySelectorAll('#stage-1 .frame.match').length`)
+	second := evalJS[int](t, ctx, `document.querySelectorAll('#diff-1-2 .frame.match').length`)
+	if first != 0 || second != 1 {
+		t.Fatalf("search in the second graph matched %d frames there and %d in the first; want 1 and 0", second, first)
+	}
 }

@@ -37,6 +37,32 @@ func WriteFlameGraph(w io.Writer, p *profile.Profile) error {
 	return writeFlameGraph(w, p, vi, nil)
 }
 
+// WriteFlameGraphFragment writes the same flame graph as an HTML fragment
+// (a <style>, a <div id=ID> and a <script>) for embedding in a larger page,
+// such as a load-test report with one graph per stage. Each fragment on a
+// page needs its own id.
+func WriteFlameGraphFragment(w io.Writer, p *profile.Profile, id string) error {
+	vi, err := ValueIndex(p, "")
+	if err != nil {
+		return err
+	}
+	return renderFlame(w, "fragment", id, p, vi, nil)
+}
+
+// WriteDiffFlameGraphFragment is WriteDiffFlameGraph as an embeddable
+// fragment.
+func WriteDiffFlameGraphFragment(w io.Writer, base, new *profile.Profile, id string) error {
+	vb, err := ValueIndex(base, "")
+	if err != nil {
+		return err
+	}
+	vn, err := ValueIndex(new, "")
+	if err != nil {
+		return err
+	}
+	return renderFlame(w, "fragment", id, new, vn, BuildTree(base, vb))
+}
+
 // WriteDiffFlameGraph writes a differential flame graph: the shape of NEW,
 // each frame colored red where NEW spends a larger share of its total than
 // BASE did, blue where smaller (both normalized, so runs of different
@@ -54,6 +80,10 @@ func WriteDiffFlameGraph(w io.Writer, base, new *profile.Profile) error {
 }
 
 func writeFlameGraph(w io.Writer, p *profile.Profile, vi int, base *Node) error {
+	return renderFlame(w, "page", "flame", p, vi, base)
+}
+
+func renderFlame(w io.Writer, tmpl, id string, p *profile.Profile, vi int, base *Node) error {
 	root := BuildTree(p, vi)
 	d := flameData{Title: title(p, vi), Unit: p.SampleType[vi].Unit, Diff: base != nil}
 	names := map[string]int{}
@@ -62,10 +92,10 @@ func writeFlameGraph(w io.Writer, p *profile.Profile, vi int, base *Node) error 
 	if err != nil {
 		return fmt.Errorf("encoding flame graph: %w", err)
 	}
-	return flameTmpl.Execute(w, struct {
-		Title string
-		Data  template.JS
-	}{d.Title, template.JS(js)})
+	return flameTmpl.ExecuteTemplate(w, tmpl, struct {
+		ID, Title string
+		Data      template.JS
+	}{id, d.Title, template.JS(js)})
 }
 
 func baseTotal(n *Node) int64 {
