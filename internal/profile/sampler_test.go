@@ -159,3 +159,15 @@ func TestSubprocessesAreFollowed(t *testing.T) {
 		}
 	}
 }
+
+func TestNewThreadsAreFollowed(t *testing.T) {
+	bin := buildC(t, "threads", "-pthread")
+	cmd := startReady(t, bin, "30")
+	// The process has one sleeping thread now; its busy threads start
+	// 300 ms into the recording.
+	p := recordPID(t, cmd.Process.Pid, 199, 1500*time.Millisecond)
+	share, n := shareOf(p, "t_leaf")
+	if n < 100 || share < 0.8 {
+		t.Fatalf("t_leaf in threads created after the start: %.0f%% of %d samples; want most of >= 100", 100*share, n)
+	}
+}
