@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +56,7 @@ func loadJSScript(ctx context.Context, path string, f *runFlags, stdout, stderr 
 	if err := s.Setup(ctx); err != nil {
 		return runner.Config{}, scriptErr(err)
 	}
+	tuneGC(scens)
 	cfg := runner.Config{Registry: reg, Scenarios: scens, Thresholds: ths}
 	if f.trendStats == "" {
 		cfg.TrendStats = s.Options.SummaryTrendStats
@@ -100,3 +103,23 @@ func durString(d js.Duration) string { return durationOf(d).String() }
 func durationOf(d js.Duration) time.Duration { return time.Duration(d) }
 
 func ftoa(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// manyVUs is the VU count from which a script run trades some GC CPU for
+// memory.
+const manyVUs = 1000
+
+// tuneGC lowers the garbage collector's heap growth for runs with many
+// VUs (unless GOGC is set): most of their heap is live runtimes, and the
+// default doubling would add a second copy's worth of RSS.
+func tuneGC(scens []*engine.Scenario) {
+	if os.Getenv("GOGC") != "" {
+		return
+	}
+	n := 0
+	for _, sc := range scens {
+		n += sc.Executor.PeakVUs()
+	}
+	if n >= manyVUs {
+		debug.SetGCPercent(50)
+	}
+}
