@@ -212,6 +212,7 @@ func TestProfileURL(t *testing.T) {
 		{[]string{"record", "--url", base, "--duration", "1s", "-o", filepath.Join(dir, "cpu.pb.gz")}, "cpu.pb.gz", ""},
 		{[]string{"record", "--url", base, "--kind", "goroutine", "-o", filepath.Join(dir, "g.folded")}, "g.folded", "runtime"},
 		{[]string{"mem", "--url", base, "-o", filepath.Join(dir, "heap.html")}, "heap.html", "inuse_space"},
+		{[]string{"record", "--url", base, "--kind", "heap", "--sample-type", "alloc_space", "-o", filepath.Join(dir, "alloc.html")}, "alloc.html", "alloc_space flame graph"},
 	} {
 		code, _, stderr := profileRun(t, append([]string{"profile"}, tc.args...)...)
 		if code != 0 {
@@ -220,6 +221,39 @@ func TestProfileURL(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(dir, tc.file))
 		if err != nil || !bytes.Contains(b, []byte(tc.want)) {
 			t.Errorf("%v: %s lacks %q (%v)", tc.args, tc.file, tc.want, err)
+		}
+	}
+}
+
+func TestProfileTopURL(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go profileSpin(stop)
+	code, stdout, stderr := profileRun(t, "profile", "top", "--url", srv.URL+"/debug/pprof", "--duration", "2500ms", "--interval", "1s", "-n", "5")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Count(stdout, "--- ") < 2 || !strings.Contains(stdout, "profileSpin") {
+		t.Fatalf("top --url output:\n%s", stdout)
+	}
+}
+
+//go:noinline
+func profileSpin(stop <-chan struct{}) {
+	x := 1
+	for {
+		for i := 0; i < 100000; i++ {
+			x = x*31 + i
+		}
+		select {
+		case <-stop:
+			return
+		default:
 		}
 	}
 }
