@@ -55,8 +55,8 @@ type WorkerView struct {
 	Name, Addr    string
 	State         string // running, idle, done, lost
 	Segments      []string
-	VUs           float64 // at the last report
-	RPS           float64 // requests in the last reported second
+	VUs           float64 // the most it ran at once
+	RPS           float64 // requests per second over the run
 	CPU           float64 // share of one CPU
 	Requests      int64   // merged from its deltas
 	Iterations    int64   // from its finished runs
@@ -302,19 +302,22 @@ func (m *Master) report(w *wconn, r *Report) {
 				}
 			}
 		}
-		w.vus[rr.ID] = rr.VUs
+		w.vus[rr.ID], w.vusMax[rr.ID] = rr.VUs, rr.VUsMax
 		if rr.Done != nil && a != nil && !a.finished {
 			a.finished, a.result = true, rr.Done
 			delete(w.vus, rr.ID)
+			delete(w.vusMax, rr.ID)
 			if rr.Done.Err != "" {
 				m.logf("worker %s: run %d failed: %s", w.name, rr.ID, rr.Done.Err)
 			}
 		}
 	}
-	w.requests += reqs
-	if len(r.Runs) > 0 {
-		w.lastReqs = reqs
+	var vus float64
+	for _, v := range w.vus {
+		vus += v
 	}
+	w.peakVUs = max(w.peakVUs, vus)
+	w.requests += reqs
 }
 
 func tagValue(tags []metrics.Tag, key string) string {

@@ -25,9 +25,9 @@ type wconn struct {
 	lastSeen  time.Time
 	cpu       float64
 	requests  int64
-	lastReqs  int64 // requests in the last report second
-	rps       float64
-	vus       map[int]float64
+	vus       map[int]float64 // per run: active VUs, created VUs
+	vusMax    map[int]float64
+	peakVUs   float64
 	assigns   []*assignment
 	joinOrder int
 }
@@ -67,7 +67,7 @@ func (m *Master) connect(st grpc.ServerStream) error {
 		m.logf("refused a worker from %s: %s", addr, status.Convert(err).Message())
 		return err
 	}
-	w := &wconn{name: hello.Hello.Name, addr: addr, cpus: hello.Hello.CPUs, out: make(chan *ToWorker, 256), done: make(chan struct{}), vus: map[int]float64{}}
+	w := &wconn{name: hello.Hello.Name, addr: addr, cpus: hello.Hello.CPUs, out: make(chan *ToWorker, 256), done: make(chan struct{}), vus: map[int]float64{}, vusMax: map[int]float64{}}
 	select {
 	case m.events <- event{w: w, joined: true}:
 	case <-m.quit:

@@ -89,18 +89,18 @@ func (m *Master) tick(now time.Time) {
 	if err := m.merger.Flush(m.reg); err != nil {
 		m.logf("merging deltas: %v", err)
 	}
-	var vus float64
+	var vus, vusMax float64
 	for _, w := range m.workers {
-		w.rps, w.lastReqs = float64(w.lastReqs), 0
 		if w.closed {
 			continue
 		}
-		for _, v := range w.vus {
+		for id, v := range w.vus {
 			vus += v
+			vusMax += w.vusMax[id]
 		}
 	}
 	m.reg.Set(m.reg.Builtin.VUs, nil, vus)
-	m.reg.Set(m.reg.Builtin.VUsMax, nil, vus)
+	m.reg.Set(m.reg.Builtin.VUsMax, nil, vusMax)
 	m.reg.Tick(now)
 	for _, t := range m.evaluate(now) {
 		if !t.Pass && t.Err == nil && t.AbortOnFail && m.elapsed(now) >= t.DelayAbortEval && !m.stopping {
@@ -240,16 +240,16 @@ func (m *Master) finish(now time.Time) *Outcome {
 	}
 	for _, w := range m.workers {
 		if w.ready {
-			out.Workers = append(out.Workers, m.view(w))
+			out.Workers = append(out.Workers, m.view(w, now))
 		}
 	}
 	return out
 }
 
-func (m *Master) view(w *wconn) WorkerView {
-	v := WorkerView{Name: w.name, Addr: w.addr, CPU: w.cpu, RPS: w.rps, Requests: w.requests, LastHeartbeat: w.lastSeen}
-	for _, x := range w.vus {
-		v.VUs += x
+func (m *Master) view(w *wconn, now time.Time) WorkerView {
+	v := WorkerView{Name: w.name, Addr: w.addr, VUs: w.peakVUs, CPU: w.cpu, Requests: w.requests, LastHeartbeat: w.lastSeen}
+	if el := m.elapsed(now).Seconds(); el > 0 {
+		v.RPS = float64(w.requests) / el
 	}
 	for _, a := range w.assigns {
 		v.Segments = append(v.Segments, a.segment())

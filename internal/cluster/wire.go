@@ -87,6 +87,7 @@ type RunReport struct {
 	ID     int
 	Deltas []byte   // EncodeDeltas
 	VUs    float64  // the run's active VUs
+	VUsMax float64  // the VUs the run has created
 	Done   *RunDone `json:",omitempty"`
 }
 

@@ -16,6 +16,7 @@ type wrun struct {
 	id       int
 	reg      *metrics.Registry
 	vus      float64
+	vusMax   float64
 	done     *RunDone // set when engine.Run returned
 	reported bool     // done was sent
 	finished chan struct{}
@@ -106,14 +107,17 @@ func (w *worker) report() error {
 		if r.reg != nil {
 			ds := r.reg.TakeDeltas()
 			for _, d := range ds {
-				if d.Metric == "vus" {
+				switch d.Metric {
+				case "vus":
 					r.vus = d.Last
+				case "vus_max":
+					r.vusMax = d.Last
 				}
 			}
 			rr.Deltas = EncodeDeltas(ds)
 			logged = append(logged, ds...)
 		}
-		rr.VUs = r.vus
+		rr.VUs, rr.VUsMax = r.vus, r.vusMax
 		if r.done != nil && !w.leaving {
 			rr.Done, r.reported = r.done, true
 		}

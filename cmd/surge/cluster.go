@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/surgeload/surge/internal/cluster"
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/output"
+	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/runner"
+)
+
+func init() {
+	register(command{name: "master", summary: "coordinate a distributed run: ship the test to workers, merge their results", run: masterCmd})
+	register(command{name: "worker", summary: "generate load for a surge master", run: workerCmd})
+}
+
+// DefaultClusterListen is where surge master listens by default.
+const DefaultClusterListen = "127.0.0.1:6565"
+
+// bodyFileName is where a --body-file travels inside the bundle.
+const bodyFileName = "_surge_body"
+
+type masterFlags struct {
+	listen, token, onLoss      string
+	expect                     int
+	wait                       time.Duration
+	tlsCert, tlsKey, tlsClient string
+}
+
+func (m *masterFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&m.listen, "listen", DefaultClusterListen, "address to listen on for workers (use 0.0.0.0:6565 to accept remote workers)")
+	fs.StringVar(&m.token, "token", "", "shared secret the workers must present (required; or SURGE_TOKEN)")
+	fs.IntVar(&m.expect, "expect-workers", 1, "start the test when this many workers are ready")
+	fs.DurationVar(&m.wait, "wait-timeout", cluster.DefaultWaitTimeout, "give up if the workers are not ready within this time")
+	fs.StringVar(&m.onLoss, "on-worker-loss", cluster.Redistribute, "when a worker is lost: redistribute (its share goes to the others), continue, or abort")
+	fs.StringVar(&m.tlsCert, "tls-cert", "", "TLS certificate of the master (PEM)")
+	fs.StringVar(&m.tlsKey, "tls-key", "", "TLS private key of the master (PEM)")
+	fs.StringVar(&m.tlsClient, "tls-client-ca", "", "mutual TLS: accept only workers with a certificate signed by this CA (PEM)")
+}
+
+func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	var f runFlags
+	var mf masterFlags
+	fs := newFlagSet("master")
+	f.define(fs)
+	mf.define(fs)
+	if err := applyDefaults(fs, args, os.Getenv); err != nil {
+		return err
+	}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := mf.validate(); err != nil {
+		return err
+	}
+	if f.report != "" || f.profilePID != 0 || f.profileURL != "" || f.pg != "" {
+		return usageErrorf("--report, --profile-* and --pg are not supported by surge master yet; run them with surge run, or use --summary-export and --out")
+	}
+	b, err := masterBundle(fs, &f)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := cluster.ServerTLS(mf.tlsCert, mf.tlsKey, mf.tlsClient)
+	if err != nil {
+		return usageErrorf("%w", err)
+	}
+	ths, err := parseThresholds(f.thresholds)
+	if err != nil {
+		return err
+	}
+	if err := checkThresholdMetrics(ths); err != nil {
+		return err
+	}
+	trend, err := parseTrendStats(f.trendStats)
+	if err != nil {
+		return err
+	}
+	outs, err := parseOuts(f.outs)
+	if err != nil {
+		return err
+	}
+	reg := metrics.NewRegistry()
+	var outErr error
+	o, err := cluster.RunMaster(ctx, cluster.MasterConfig{
+		Listen: mf.listen, Token: mf.token, Version: Version, TLS: tlsCfg,
+		ExpectWorkers: mf.expect, WaitTimeout: mf.wait, Bundle: b, OnLoss: mf.onLoss,
+		Thresholds: ths, Warmup: f.warmup, Registry: reg, Log: stderr,
+		OnTick: func(reg *metrics.Registry, now time.Time) {
+			for _, o := range outs {
+				if e := o.Tick(reg, now); e != nil && outErr == nil {
+					outErr = e
+				}
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("distributed run: %w", err)
+	}
+	if len(trend) == 0 {
+		trend = o.TrendStats
+	}
+	sum := report.Build(reg, o.Result, trend)
+	cluster.Decorate(sum, o)
+	for _, out := range outs {
+		outErr = errors.Join(outErr, out.Close(sum))
+	}
+	if f.summaryExport != "" {
+		outErr = errors.Join(outErr, writeSummaryFile(f.summaryExport, sum.WriteK6JSON))
+	}
+	if !f.noSummary {
+		color := isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == ""
+		outErr = errors.Join(outErr, sum.WriteText(stdout, report.TextOptions{Color: color}))
+	}
+	if outErr != nil {
+		return outErr
+	}
+	return clusterExit(o, &f)
+}
+
+// clusterExit maps the outcome to the exit codes of surge run.
+func clusterExit(o *cluster.Outcome, f *runFlags) error {
+	res := o.Result
+	switch {
+	case res.Failed():
+		return &silentError{code: ExitThresholdsFailed}
+	case res.Aborted != "":
+		return fmt.Errorf("the run was aborted: %s", res.Aborted)
+	case res.Exceptions > 0 && !f.noExceptionExit:
+		return &silentError{code: ExitIterationErrors}
+	case res.Interrupted:
+		return &silentError{code: ExitInterruptedRun}
+	}
+	return nil
+}
+
+func (m *masterFlags) validate() error {
+	switch {
+	case m.token == "":
+		return usageErrorf("--token is required (or SURGE_TOKEN): workers must present the same secret")
+	case m.expect < 1:
+		return usageErrorf("--expect-workers must be at least 1")
+	}
+	switch m.onLoss {
+	case cluster.Redistribute, cluster.Continue, cluster.Abort:
+		return nil
+	}
+	return usageErrorf("--on-worker-loss %q: want redistribute, continue or abort", m.onLoss)
+}
+
+// masterBundle builds the test bundle: the run flags that were set, and
+// for a script its directory. The test is built once here, so bad flags
+// fail before any worker connects.
+func masterBundle(fs *flag.FlagSet, f *runFlags) (*cluster.Bundle, error) {
+	b := &cluster.Bundle{Args: runArgs(fs)}
+	if f.bodyFile != "" {
+		data, err := os.ReadFile(f.bodyFile)
+		if err != nil {
+			return nil, usageErrorf("--body-file: %w", err)
+		}
+		b.Files = append(b.Files, cluster.File{Path: bodyFileName, Data: data})
+		b.Args = append(b.Args, "--body-file="+bodyFileName)
+	}
+	switch {
+	case fs.NArg() > 1:
+		return nil, usageErrorf("one script at most (got %q)", fs.Args())
+	case fs.NArg() == 1:
+		if loadScript == nil {
+			return nil, usageErrorf("scripts are not supported by this build yet; use --url")
+		}
+		path := fs.Arg(0)
+		if st, err := os.Stat(path); err != nil || st.IsDir() {
+			return nil, usageErrorf("script %q: not a readable file", path)
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, usageErrorf("script %q: %w", path, err)
+		}
+		if err := b.AddDir(filepath.Dir(abs)); err != nil {
+			return nil, usageErrorf("bundling the script: %w", err)
+		}
+		b.Script = filepath.Base(abs)
+	case f.url == "":
+		return nil, usageErrorf("nothing to run: give --url URL or a script")
+	default:
+		if _, err := f.quickConfig(); err != nil {
+			return nil, err
+		}
+	}
+	b.Seal()
+	return b, nil
+}
+
+// runArgs lists the run flags that were set, in a form surge run parses.
+// Flags that only matter on the master (outputs, config file) still
+// travel; the worker ignores them.
+func runArgs(fs *flag.FlagSet) []string {
+	names := map[string]bool{}
+	probe := newFlagSet("probe")
+	(&runFlags{}).define(probe)
+	probe.VisitAll(func(fl *flag.Flag) { names[fl.Name] = true })
+	var out []string
+	lists := map[*listFlag]bool{}
+	fs.Visit(func(fl *flag.Flag) {
+		if !names[fl.Name] || fl.Name == "config" || fl.Name == "body-file" {
+			return
+		}
+		if l, ok := fl.Value.(*listFlag); ok {
+			if !lists[l] { // -H and --header share one list
+				lists[l] = true
+				for _, v := range *l {
+					out = append(out, "--"+fl.Name+"="+v)
+				}
+			}
+			return
+		}
+		out = append(out, "--"+fl.Name+"="+fl.Value.String())
+	})
+	return out
+}
+
+func parseTrendStats(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, st := range strings.Split(s, ",") {
+		st = strings.TrimSpace(st)
+		if !report.ValidTrendStat(st) {
+			return nil, usageErrorf("--summary-trend-stats: unknown statistic %q (use avg, min, med, max, count, p(N))", st)
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func parseOuts(specs []string) ([]output.Output, error) {
+	var outs []output.Output
+	for _, spec := range specs {
+		o, err := output.Parse(spec)
+		if err != nil {
+			return nil, usageErrorf("--out: %w", err)
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
+}
+
+func writeSummaryFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+type workerFlags struct {
+	master, token, name                 string
+	connect                             time.Duration
+	useTLS                              bool
+	tlsCA, tlsCert, tlsKey, tlsServName string
+	deltaLog                            string
+}
+
+func (w *workerFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&w.master, "master", "", "the master's address HOST:PORT (required)")
+	fs.StringVar(&w.token, "token", "", "the master's shared secret (required; or SURGE_TOKEN)")
+	fs.StringVar(&w.name, "name", "", "this worker's name in the summary (default HOST-PID)")
+	fs.DurationVar(&w.connect, "connect-timeout", cluster.DefaultConnectTimeout, "keep trying to reach the master this long")
+	fs.BoolVar(&w.useTLS, "tls", false, "connect with TLS, verifying the master against the system's roots")
+	fs.StringVar(&w.tlsCA, "tls-ca", "", "connect with TLS, verifying the master against this CA (PEM)")
+	fs.StringVar(&w.tlsCert, "tls-cert", "", "mutual TLS: this worker's certificate (PEM)")
+	fs.StringVar(&w.tlsKey, "tls-key", "", "mutual TLS: this worker's private key (PEM)")
+	fs.StringVar(&w.tlsServName, "tls-server-name", "", "the name in the master's certificate, if not its host")
+	fs.StringVar(&w.deltaLog, "delta-log", "", "write every metric delta sent to the master to this file, one JSON line each (for debugging)")
+}
+
+func workerCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	var wf workerFlags
+	fs := newFlagSet("worker")
+	wf.define(fs)
+	if err := applyDefaults(fs, args, os.Getenv); err != nil {
+		return err
+	}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	switch {
+	case wf.master == "":
+		return usageErrorf("--master HOST:PORT is required")
+	case wf.token == "":
+		return usageErrorf("--token is required (or SURGE_TOKEN): the master's shared secret")
+	case fs.NArg() > 0:
+		return usageErrorf("unexpected argument %q: the master sends the test", fs.Arg(0))
+	}
+	tlsCfg, err := cluster.ClientTLS(wf.useTLS, wf.tlsCA, wf.tlsCert, wf.tlsKey, wf.tlsServName)
+	if err != nil {
+		return usageErrorf("%w", err)
+	}
+	cfg := cluster.WorkerConfig{Master: wf.master, Token: wf.token, Name: wf.name, Version: Version, TLS: tlsCfg,
+		ConnectTimeout: wf.connect, Log: stderr,
+		Load: func(ctx context.Context, b *cluster.Bundle, dir string) (runner.Config, error) {
+			return bundleConfig(ctx, b, dir, stderr)
+		}}
+	if wf.deltaLog != "" {
+		f, err := os.Create(wf.deltaLog)
+		if err != nil {
+			return fmt.Errorf("--delta-log: %w", err)
+		}
+		defer f.Close()
+		cfg.DeltaLog = f
+	}
+	res, err := cluster.RunWorker(ctx, cfg)
+	if res != nil {
+		fmt.Fprintf(stdout, "worker %s: %d runs, %d requests, %d iterations\n", res.Name, res.Runs, res.Requests, res.Iterations)
+	}
+	var refused *cluster.RefusedError
+	if errors.As(err, &refused) {
+		return withCode(ExitUsage, err)
+	}
+	return err
+}
+
+// bundleConfig builds a worker's test from the bundle written under dir,
+// with the same code as surge run.
+func bundleConfig(ctx context.Context, b *cluster.Bundle, dir string, stderr io.Writer) (runner.Config, error) {
+	var f runFlags
+	fs := newFlagSet("run")
+	f.define(fs)
+	if err := parseFlags(fs, b.Args, io.Discard); err != nil {
+		return runner.Config{}, fmt.Errorf("the master's run flags: %w", err)
+	}
+	if f.bodyFile != "" && !filepath.IsAbs(f.bodyFile) {
+		f.bodyFile = filepath.Join(dir, f.bodyFile)
+	}
+	var cfg runner.Config
+	var err error
+	if b.Script != "" {
+		if loadScript == nil {
+			return runner.Config{}, errors.New("this worker's build cannot run scripts")
+		}
+		cfg, err = loadScript(ctx, filepath.Join(dir, filepath.FromSlash(b.Script)), &f, stderr, stderr)
+	} else {
+		cfg, err = f.quickConfig()
+	}
+	if err != nil {
+		return runner.Config{}, err
+	}
+	if cfg.Tags, err = parseTags(f.tags); err != nil {
+		return runner.Config{}, err
+	}
+	return cfg, nil
+}
