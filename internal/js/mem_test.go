@@ -86,3 +86,29 @@ export default function () { http.get(__ENV.SURGE_VU_RUN); sleep(1); }`
 		t.Fatal(err)
 	}
 }
+
+// TestCPURun runs 50 VUs of http.get + check against SURGE_CPU_RUN for 3 s
+// (profile with -cpuprofile).
+func TestCPURun(t *testing.T) {
+	url := os.Getenv("SURGE_CPU_RUN")
+	if url == "" {
+		t.Skip("set SURGE_CPU_RUN=URL to measure")
+	}
+	src := `import http from "k6/http";
+import { check } from "k6";
+export default function () {
+  const res = http.get(__ENV.SURGE_CPU_RUN);
+  check(res, { "status is 200": (r) => r.status === 200 });
+}`
+	reg := metrics.NewRegistry()
+	s, err := load(t, "b.js", src, Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scens, _ := s.Scenarios(engine.ConstantVUs{VUs: 50, Duration: 3 * time.Second}, time.Second)
+	res, err := engine.Run(context.Background(), engine.Options{Registry: reg, Scenarios: scens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d iterations, %.0f/s", res.Iterations, float64(res.Iterations)/3)
+}

@@ -140,14 +140,13 @@ func (v *VU) check(val sobek.Value, sets *sobek.Object, tags sobek.Value) bool {
 		} else {
 			ok = c.ToBoolean()
 		}
-		ts := append([]metrics.Tag{{Key: "check", Value: name}, {Key: "group", Value: v.http.Group}}, extra...)
 		x := 0.0
 		if ok {
 			x = 1
 		} else {
 			all = false
 		}
-		v.st.Shard.Add(v.st.Registry.Builtin.Checks, v.st.Registry.With(v.st.Tags, ts...), x)
+		v.st.Shard.Add(v.st.Registry.Builtin.Checks, v.checkTags(name, extra), x)
 	}
 	return all
 }
@@ -165,6 +164,26 @@ func (v *VU) tagsOf(t sobek.Value) []metrics.Tag {
 		out = append(out, metrics.Tag{Key: k, Value: o.Get(k).String()})
 	}
 	return out
+}
+
+// checkTags is the tag set of a check, cached per VU when the check has
+// no extra tags.
+func (v *VU) checkTags(name string, extra []metrics.Tag) *metrics.TagSet {
+	k := [2]string{name, v.http.Group}
+	if len(extra) == 0 {
+		if ts, ok := v.checkCache[k]; ok {
+			return ts
+		}
+	}
+	tags := append([]metrics.Tag{{Key: "check", Value: name}, {Key: "group", Value: v.http.Group}}, extra...)
+	ts := v.st.Registry.With(v.st.Tags, tags...)
+	if len(extra) == 0 {
+		if v.checkCache == nil {
+			v.checkCache = map[[2]string]*metrics.TagSet{}
+		}
+		v.checkCache[k] = ts
+	}
+	return ts
 }
 
 func (v *VU) group(name string, fn sobek.Callable) sobek.Value {

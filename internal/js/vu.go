@@ -10,6 +10,7 @@ import (
 	"github.com/grafana/sobek"
 
 	"github.com/surgeload/surge/internal/engine"
+	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/protocol/httpc"
 	"github.com/surgeload/surge/internal/protocol/httpvu"
 	"github.com/surgeload/surge/internal/vu"
@@ -30,11 +31,12 @@ type VU struct {
 	fn   sobek.Callable // the exec function
 	data sobek.Value    // setup() result, parsed once
 
-	respProto *sobek.Object
-	setIter   sobek.Callable // sets __ITER
-	reqCache  map[string]*httpc.Request
-	user      *userVU        // Locust-style user state, nil for k6 iterations
-	inInit    bool
+	respProto  *sobek.Object
+	setIter    sobek.Callable // sets __ITER
+	reqCache   map[string]*httpc.Request
+	checkCache map[[2]string]*metrics.TagSet
+	user       *userVU // Locust-style user state, nil for k6 iterations
+	inInit     bool
 }
 
 // Exception is an uncaught JavaScript exception in an iteration. It
