@@ -292,7 +292,7 @@ export default function () {
   const r = http.get(__ENV.BASE + "/api/items?anon=1");
   JSON.parse(r.body);
 }`
-	res, reg := run(t, src, Config{Env: map[string]string{"BASE": a.srv.URL}}, nil)
+	res, reg := run(t, src, Config{Env: map[string]string{"BASE": a.srv.URL}}, engine.PerVUIterations{VUs: 2, Iterations: 10})
 	if res.Aborted != "enough" {
 		t.Errorf("aborted %q, want enough", res.Aborted)
 	}
