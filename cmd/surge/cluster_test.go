@@ -1,0 +1,433 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+)
+
+// The cluster tests run master and workers as separate processes of a
+// surge binary built once for the package's tests.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+	binDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// surgeBin builds the surge binary on first use (only the tests that run
+// processes pay for it).
+func surgeBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "surge-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "surge")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// proc is a surge process whose output is captured line by line.
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer // stdout
+	errb   bytes.Buffer // stderr
+	lines  chan string  // stderr lines, as they come
+	done   chan struct{}
+	code   int
+	exited time.Time
+}
+
+func start(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(surgeBin(t), args...), lines: make(chan string, 1024), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	p.cmd.Stdout = &lockedWriter{mu: &p.mu, w: &p.out}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.errb.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+		p.cmd.Wait()
+		p.exited = time.Now()
+		p.code = p.cmd.ProcessState.ExitCode()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("%s stdout:\n%s\n%s stderr:\n%s", p.name, p.stdout(), p.name, p.stderr())
+		}
+	})
+	return p
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func (p *proc) stdout() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.errb.String()
+}
+
+// waitLine waits for a stderr line matching re and returns its submatches.
+func (p *proc) waitLine(t *testing.T, re string, d time.Duration) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	timeout := time.After(d)
+	for {
+		select {
+		case l := <-p.lines:
+			if m := rx.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("%s: no line matching %q within %s", p.name, re, d)
+		case <-p.done:
+			t.Fatalf("%s exited (code %d) before a line matching %q", p.name, p.code, re)
+		}
+	}
+}
+
+func (p *proc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(d):
+		t.Fatalf("%s did not exit within %s", p.name, d)
+	}
+	return -1
+}
+
+// countingServer is the system under test.
+func countingServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// startCluster starts a master with args and n workers; it returns once
+// the master listens.
+func startCluster(t *testing.T, n int, masterArgs ...string) (*proc, []*proc, string) {
+	t.Helper()
+	args := append([]string{"master", "--listen", "127.0.0.1:0", "--token", "tok", "--expect-workers", strconv.Itoa(n), "--quiet"}, masterArgs...)
+	m := start(t, "master", args...)
+	addr := m.waitLine(t, `listening on (\S+) for`, 30*time.Second)[1]
+	var ws []*proc
+	for i := range n {
+		ws = append(ws, startWorker(t, addr, i))
+	}
+	return m, ws, addr
+}
+
+func startWorker(t *testing.T, addr string, i int) *proc {
+	log := filepath.Join(t.TempDir(), "deltas.jsonl")
+	return start(t, fmt.Sprint("worker", i), "worker", "--master", addr, "--token", "tok", "--name", fmt.Sprint("w", i), "--delta-log", log)
+}
+
+var workerLine = regexp.MustCompile(`worker (\S+): (\d+) runs, (\d+) requests, (\d+) iterations`)
+
+// workerCounts parses a worker's closing line.
+func workerCounts(t *testing.T, w *proc) (requests, iterations int64) {
+	t.Helper()
+	m := workerLine.FindStringSubmatch(w.stdout())
+	if m == nil {
+		t.Fatalf("%s printed no closing line:\n%s", w.name, w.stdout())
+	}
+	r, _ := strconv.ParseInt(m[3], 10, 64)
+	i, _ := strconv.ParseInt(m[4], 10, 64)
+	return r, i
+}
+
+type k6Summary struct {
+	Metrics map[string]map[string]any `json:"metrics"`
+	Surge   struct {
+		Notes []string `json:"notes"`
+	} `json:"surge"`
+}
+
+func readSummary(t *testing.T, path string) k6Summary {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s k6Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s k6Summary) value(metric, key string) float64 {
+	v, _ := s.Metrics[metric][key].(float64)
+	return v
+}
+
+// TestClusterProcessesRateAndExactMerge: one master and three workers on
+// loopback share a 3,000/s arrival rate. The rate is achieved within 1%,
+// the merged request count equals the sum of the workers' own counts and
+// what the server saw, and the merged p99 equals the p99 of the union of
+// the workers' histograms (their delta logs merged afresh).
+func TestClusterProcessesRateAndExactMerge(t *testing.T) {
+	srv, hits := countingServer(t)
+	export := filepath.Join(t.TempDir(), "summary.json")
+	m, ws, _ := startCluster(t, 3, "--url", srv.URL, "--rate", "3000", "-d", "3s", "--summary-export", export)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit code %d", code)
+	}
+	var sum, iters int64
+	union := metrics.NewRegistry()
+	for _, w := range ws {
+		if code := w.wait(t, 15*time.Second); code != 0 {
+			t.Fatalf("%s exit code %d", w.name, code)
+		}
+		r, i := workerCounts(t, w)
+		sum += r
+		iters += i
+		mergeDeltaLog(t, union, w.cmd.Args[len(w.cmd.Args)-1])
+	}
+	s := readSummary(t, export)
+	total := int64(s.value("http_reqs", "count"))
+	if total != sum || total != hits.Load() {
+		t.Errorf("requests: merged %d, sum of the workers' counts %d, served %d; want all equal", total, sum, hits.Load())
+	}
+	if want := 9000.0; math.Abs(float64(iters)-want) > want/100 || math.Abs(s.value("iterations", "count")-want) > want/100 {
+		t.Errorf("3000/s for 3s: %d iterations by the workers, %v merged; want 9000 ± 1%%", iters, s.value("iterations", "count"))
+	}
+	union.Tick(time.Now())
+	want := union.Total(union.Builtin.HTTPReqDuration).Percentile(99)
+	if got := s.value("http_req_duration", "p(99)"); got != want {
+		t.Errorf("merged p(99) = %v, the union of the workers' histograms gives %v", got, want)
+	}
+	for _, w := range []string{"WORKERS", "w0", "w1", "w2", "done"} {
+		if !strings.Contains(m.stdout(), w) {
+			t.Errorf("the summary lacks %q", w)
+		}
+	}
+}
+
+func mergeDeltaLog(t *testing.T, reg *metrics.Registry, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	n := 0
+	for sc.Scan() {
+		var d metrics.Delta
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.MergeDelta(d); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatalf("%s holds no deltas", path)
+	}
+}
+
+// TestClusterWorkerKilled: kill -9 of one worker mid-run. The master
+// notices, the run finishes, the loss is in the summary, and the two
+// survivors ran its share on top of their own.
+func TestClusterWorkerKilled(t *testing.T) {
+	srv, _ := countingServer(t)
+	export := filepath.Join(t.TempDir(), "summary.json")
+	m, ws, _ := startCluster(t, 3, "--url", srv.URL, "--rate", "150", "-d", "6s", "--summary-export", export)
+	m.waitLine(t, `started 3 workers`, 30*time.Second)
+	time.Sleep(2 * time.Second)
+	ws[1].cmd.Process.Signal(syscall.SIGKILL)
+	killed := time.Now()
+	lost := m.waitLine(t, `worker w1 lost at`, 5*time.Second)
+	if d := time.Since(killed); d > 3*time.Second {
+		t.Errorf("the loss was noticed after %s, want within 3s", d)
+	}
+	_ = lost
+	if code := m.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("master exit code %d", code)
+	}
+	s := readSummary(t, export)
+	if len(s.Surge.Notes) == 0 || !strings.Contains(strings.Join(s.Surge.Notes, "\n"), "worker w1 was lost at") {
+		t.Errorf("the summary does not report the loss: %q", s.Surge.Notes)
+	}
+	// 900 arrivals; each worker's own share is 300. The survivors run what
+	// was left of w1's (about 4s × 50/s) on top of their own.
+	for _, i := range []int{0, 2} {
+		if code := ws[i].wait(t, 15*time.Second); code != 0 {
+			t.Fatalf("%s exit code %d", ws[i].name, code)
+		}
+		if r, _ := workerCounts(t, ws[i]); r < 360 {
+			t.Errorf("%s made %d requests; want its 300 and part of w1's share", ws[i].name, r)
+		}
+	}
+	if total := s.value("http_reqs", "count"); total < 820 || total > 901 { // up to a second of w1's results died with it
+		t.Errorf("%v requests in total, want about 900", total)
+	}
+	if !strings.Contains(m.stdout(), "lost") {
+		t.Errorf("the workers table does not show the lost worker:\n%s", m.stdout())
+	}
+}
+
+// TestClusterMasterKilled: workers stop generating load within 10 s of
+// their master's death.
+func TestClusterMasterKilled(t *testing.T) {
+	srv, hits := countingServer(t)
+	m, ws, _ := startCluster(t, 2, "--url", srv.URL, "--vus", "2", "-d", "60s")
+	m.waitLine(t, `started 2 workers`, 30*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	m.cmd.Process.Signal(syscall.SIGKILL)
+	killed := time.Now()
+	for _, w := range ws {
+		w.wait(t, 10*time.Second)
+		if d := w.exited.Sub(killed); d > 10*time.Second {
+			t.Errorf("%s exited %s after the master died, want within 10s", w.name, d)
+		}
+		if !strings.Contains(w.stderr(), "lost the master") {
+			t.Errorf("%s does not say it lost the master:\n%s", w.name, w.stderr())
+		}
+	}
+	before := hits.Load()
+	time.Sleep(300 * time.Millisecond)
+	if after := hits.Load(); after != before || before == 0 {
+		t.Errorf("load after the workers exited: %d then %d requests", before, after)
+	}
+}
+
+// TestClusterWrongToken: a worker with the wrong token is refused with a
+// clear message on both sides.
+func TestClusterWrongToken(t *testing.T) {
+	m := start(t, "master", "master", "--listen", "127.0.0.1:0", "--token", "right", "--url", "http://127.0.0.1:1/", "--wait-timeout", "2s")
+	addr := m.waitLine(t, `listening on (\S+) for`, 30*time.Second)[1]
+	w := start(t, "worker", "worker", "--master", addr, "--token", "wrong")
+	if code := w.wait(t, 15*time.Second); code != ExitUsage {
+		t.Errorf("worker exit code %d, want %d", code, ExitUsage)
+	}
+	if want := "surge worker: the master refused this worker: wrong token"; !strings.Contains(w.stderr(), want) {
+		t.Errorf("worker stderr lacks %q:\n%s", want, w.stderr())
+	}
+	m.waitLine(t, `refused a worker from 127\.0\.0\.1:\d+: wrong token`, 5*time.Second)
+	if code := m.wait(t, 15*time.Second); code != ExitError || !strings.Contains(m.stderr(), "only 0 of 1 workers were ready") {
+		t.Errorf("master exit code %d, stderr:\n%s", code, m.stderr())
+	}
+}
+
+func TestClusterBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"master", "--url", "http://x/"}, "--token is required"},
+		{[]string{"master", "--token", "t", "--url", "http://x/", "--on-worker-loss", "panic"}, `--on-worker-loss "panic"`},
+		{[]string{"master", "--token", "t", "--url", "http://x/", "--expect-workers", "0"}, "--expect-workers must be at least 1"},
+		{[]string{"master", "--token", "t"}, "nothing to run"},
+		{[]string{"master", "--token", "t", "--url", "http://x/", "--tls-cert", "a.pem"}, "both --tls-cert and --tls-key"},
+		{[]string{"master", "--token", "t", "--url", "http://x/", "--threshold", "http_reqs: p(95)<1"}, "--threshold"},
+		{[]string{"master", "--token", "t", "no-such-script.js"}, `script "no-such-script.js"`},
+		{[]string{"worker", "--token", "t"}, "--master HOST:PORT is required"},
+		{[]string{"worker", "--master", "127.0.0.1:1"}, "--token is required"},
+		{[]string{"worker", "--master", "127.0.0.1:1", "--token", "t", "extra"}, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		code := Main(context.Background(), &stdout, &stderr, tt.args)
+		if code != ExitUsage || !strings.Contains(stderr.String(), tt.want) || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line with %q", tt.args, code, stderr.String(), tt.want)
+		}
+	}
+}
+
+// TestClusterRunArgs: the run flags travel to the workers as set,
+// repeatable ones once per value, without the master's own flags.
+func TestClusterRunArgs(t *testing.T) {
+	var f runFlags
+	var mf masterFlags
+	fs := newFlagSet("master")
+	f.define(fs)
+	mf.define(fs)
+	if err := parseFlags(fs, []string{"--token", "t", "-H", "A: 1", "--header", "B: 2,3", "-u", "4", "--url", "http://x/", "--expect-workers", "3"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(runArgs(fs), " ")
+	want := "--H=A: 1 --H=B: 2,3 --u=4 --url=http://x/"
+	if got != want {
+		t.Errorf("runArgs = %q, want %q", got, want)
+	}
+}
