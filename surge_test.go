@@ -185,3 +185,14 @@ func BenchmarkSleepingVUs(b *testing.B) {
 		b.ReportMetric(time.Since(start).Seconds(), "wall-s")
 	}
 }
+
+func TestMeasure(t *testing.T) {
+	calls := 0
+	res := surge.Measure(func() { calls++; time.Sleep(time.Millisecond) }, surge.MeasureOptions{Warmup: 5, N: 20})
+	if calls != 25 || len(res.Samples) != 20 {
+		t.Fatalf("calls %d samples %d, want 25 and 20", calls, len(res.Samples))
+	}
+	if res.Min < time.Millisecond || res.Percentile(50) < time.Millisecond || res.Max < res.Percentile(99) {
+		t.Errorf("implausible latencies: min %v p50 %v p99 %v max %v", res.Min, res.Percentile(50), res.Percentile(99), res.Max)
+	}
+}
