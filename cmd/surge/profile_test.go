@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -175,7 +176,8 @@ func TestProfileDiffWritesGraphAndTable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "of CPU is in main.hot") || !strings.Contains(stdout, "base%    new%   change  function") {
+	sentence := regexp.MustCompile(`^[0-9.]+% of CPU is in \S+(, (up from [0-9.]+%|down from [0-9.]+%|unchanged))\n`)
+	if !sentence.MatchString(stdout) || !strings.Contains(stdout, "base%    new%   change  function") || !strings.Contains(stdout, "main.hot") {
 		t.Errorf("diff output:\n%s", stdout)
 	}
 	if b, err := os.ReadFile(html); err != nil || !bytes.Contains(b, []byte(`"diff":true`)) {
