@@ -2,7 +2,9 @@ package grpcvu
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -42,10 +44,10 @@ func v1Stream(conn grpc.ClientConnInterface) func(ctx context.Context) (reflecto
 			return nil, nil, err
 		}
 		return func(req *rpb.ServerReflectionRequest) (*rpb.ServerReflectionResponse, error) {
-			if err := st.Send(req); err != nil {
+			if err := st.Send(req); err != nil && !errors.Is(err, io.EOF) {
 				return nil, err
 			}
-			return st.Recv()
+			return st.Recv() // after io.EOF from Send, Recv has the status
 		}, func() { st.CloseSend() }, nil
 	}
 }
@@ -63,7 +65,7 @@ func v1alphaStream(conn grpc.ClientConnInterface) func(ctx context.Context) (ref
 			if err := convert(req, &areq); err != nil {
 				return nil, err
 			}
-			if err := st.Send(&areq); err != nil {
+			if err := st.Send(&areq); err != nil && !errors.Is(err, io.EOF) {
 				return nil, err
 			}
 			aresp, err := st.Recv()

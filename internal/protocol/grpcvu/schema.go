@@ -1,7 +1,9 @@
 package grpcvu
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -216,9 +218,19 @@ func (s *Schema) MarshalRequest(m *Method, js []byte) ([]byte, error) {
 }
 
 // JSON renders a message as k6 shows it: protojson with every field,
-// including those at their zero value.
+// including those at their zero value, compacted (protojson varies its
+// spacing on purpose, which would make outputs differ between runs).
 func (s *Schema) JSON(msg proto.Message) ([]byte, error) {
-	return protojson.MarshalOptions{EmitUnpopulated: true, Resolver: s.types}.Marshal(msg)
+	b, err := protojson.MarshalOptions{EmitUnpopulated: true, Resolver: s.types}.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Grow(len(b))
+	if err := json.Compact(&out, b); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // cleanProtoErr drops protojson's "proto: " prefix (and its unstable

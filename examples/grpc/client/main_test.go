@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/surgeload/surge/internal/protocol/grpcvu/grpctest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden file")
+
+func TestExample(t *testing.T) {
+	srv, err := grpctest.Start(grpctest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, srv.Addr, "../../../internal/protocol/grpcvu/grpctest"); err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/output.golden"
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+}

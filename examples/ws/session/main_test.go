@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/surgeload/surge/internal/protocol/wsvu/wstest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden file")
+
+func TestExample(t *testing.T) {
+	srv := wstest.Start()
+	defer srv.Close()
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, srv.URL+"/echo"); err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/output.golden"
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
