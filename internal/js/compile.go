@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/evanw/esbuild/pkg/api"
@@ -48,28 +49,40 @@ func compile(name string, source []byte) (*sobek.Program, error) {
 	if strings.HasSuffix(name, ".ts") {
 		loader = api.LoaderTS
 	}
-	res := api.Transform(string(source), api.TransformOptions{
-		Loader:         loader,
+	dir, _ := filepath.Abs(filepath.Dir(name))
+	res := api.Build(api.BuildOptions{
+		Stdin: &api.StdinOptions{
+			Contents: string(source), Sourcefile: filepath.Base(name), ResolveDir: dir, Loader: loader,
+		},
+		AbsWorkingDir:  dir,
+		Bundle:         true, // local imports ("./lib.js") are bundled into one program
+		Plugins:        []api.Plugin{builtinModules},
 		Format:         api.FormatCommonJS,
 		Target:         api.ES2020,
-		Sourcefile:     filepath.Base(name),
 		Sourcemap:      api.SourceMapInline,
 		SourcesContent: api.SourcesContentExclude,
 		Platform:       api.PlatformNeutral,
 		LogLevel:       api.LogLevelSilent,
+		Write:          false,
 	})
 	if len(res.Errors) > 0 {
 		m := res.Errors[0]
 		e := &ScriptError{File: name, Msg: m.Text}
 		if m.Location != nil {
+			if m.Location.File != "" && m.Location.File != filepath.Base(name) && m.Location.File != "<stdin>" {
+				e.File = filepath.Join(filepath.Dir(name), m.Location.File)
+			}
 			e.Line, e.Column = m.Location.Line, m.Location.Column+1
 		}
 		return nil, e
 	}
+	if len(res.OutputFiles) == 0 {
+		return nil, &ScriptError{File: name, Msg: "esbuild produced no output"}
+	}
 	// esbuild's __toESM copies every export of a module into a new object
 	// with a getter each: per VU and module that is most of a VU's memory.
 	// __surgeESM gives the same view with the module as prototype.
-	out := strings.ReplaceAll(stripHelpers(string(res.Code)), "__toESM(require(", "__surgeESM(require(")
+	out := strings.ReplaceAll(stripHelpers(string(res.OutputFiles[0].Contents)), "__toESM(require(", "__surgeESM(require(")
 	code := wrapperHead + out + wrapperTail
 	prg, err := sobek.Compile(name, code, false)
 	if err != nil {
@@ -129,4 +142,19 @@ func stripHelpers(code string) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// builtinModules keeps surge's modules out of the bundle (VUs require
+// them at run time) and turns any other bare import into an error that
+// lists the modules there are.
+var builtinModules = api.Plugin{
+	Name: "surge-modules",
+	Setup: func(b api.PluginBuild) {
+		b.OnResolve(api.OnResolveOptions{Filter: `^[^./]`}, func(a api.OnResolveArgs) (api.OnResolveResult, error) {
+			if slices.Contains(moduleNames, a.Path) {
+				return api.OnResolveResult{Path: a.Path, External: true}, nil
+			}
+			return api.OnResolveResult{}, fmt.Errorf("unknown module %q; the modules are %s", a.Path, strings.Join(moduleNames, ", "))
+		})
+	},
 }

@@ -378,3 +378,35 @@ export function handleSummary(data) {
 		t.Errorf("summary file: %s %v", b, err)
 	}
 }
+
+func TestLocalImports(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "lib", "util.js"), []byte("export function twice(n) {\n  if (n > 1) throw new Error(\"too many\");\n  return 2 * n;\n}\n"), 0o644)
+	main := filepath.Join(dir, "main.js")
+	os.WriteFile(main, []byte("import { twice } from \"./lib/util.js\";\nimport { Counter } from \"k6/metrics\";\nconst c = new Counter(\"twice\");\nexport const options = { iterations: 3 };\nexport default function () { c.add(twice(__ITER)); }\n"), 0o644)
+	reg := metrics.NewRegistry()
+	s, err := Load(context.Background(), main, Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scens, _ := s.Scenarios(nil, time.Second)
+	res, err := engine.Run(context.Background(), engine.Options{Registry: reg, Scenarios: scens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reg.Total(reg.Get("twice")).Sum; n != 2 || res.Exceptions != 1 {
+		t.Errorf("twice %v exceptions %d, want 2 and 1", n, res.Exceptions)
+	}
+	entries, _ := reg.Errors.Entries()
+	if len(entries) != 1 || !strings.HasSuffix(entries[0].Where, filepath.Join("lib", "util.js")+":2") {
+		t.Errorf("exception %+v, want it at lib/util.js:2", entries)
+	}
+	// a missing local module names the import
+	os.WriteFile(main, []byte("import x from \"./nope.js\";\nexport default function () {}\n"), 0o644)
+	if _, err := Load(context.Background(), main, Config{}); err == nil || !strings.Contains(err.Error(), "main.js:1:15:") || !strings.Contains(err.Error(), "./nope.js") {
+		t.Errorf("missing local module: %v", err)
+	}
+}
