@@ -431,3 +431,51 @@ func TestClusterRunArgs(t *testing.T) {
 		t.Errorf("runArgs = %q, want %q", got, want)
 	}
 }
+
+// TestClusterMasterHangs: a master that stops answering (SIGSTOP: its
+// sockets stay open, as in a network partition) makes the workers stop
+// their load within 10 s.
+func TestClusterMasterHangs(t *testing.T) {
+	srv, hits := countingServer(t)
+	m, ws, _ := startCluster(t, 2, "--url", srv.URL, "--vus", "2", "-d", "60s")
+	m.waitLine(t, `started 2 workers`, 30*time.Second)
+	time.Sleep(time.Second)
+	m.cmd.Process.Signal(syscall.SIGSTOP)
+	t.Cleanup(func() { m.cmd.Process.Signal(syscall.SIGCONT) })
+	stopped := time.Now()
+	for _, w := range ws {
+		w.wait(t, 12*time.Second)
+		d := w.exited.Sub(stopped)
+		if d > 10*time.Second {
+			t.Errorf("%s exited %s after the master hung, want within 10s", w.name, d)
+		}
+		t.Logf("%s stopped %s after its master hung", w.name, d.Truncate(100*time.Millisecond))
+		if !strings.Contains(w.stderr(), "lost the master (nothing heard for") {
+			t.Errorf("%s does not say why it stopped:\n%s", w.name, w.stderr())
+		}
+	}
+	before := hits.Load()
+	time.Sleep(300 * time.Millisecond)
+	if after := hits.Load(); after != before {
+		t.Errorf("load continued after the workers exited: %d then %d requests", before, after)
+	}
+}
+
+// TestClusterWorkerHangs: a worker that stops answering is found lost by
+// its missing heartbeats within about 3 s, and the run still ends.
+func TestClusterWorkerHangs(t *testing.T) {
+	srv, _ := countingServer(t)
+	m, ws, _ := startCluster(t, 2, "--url", srv.URL, "--rate", "40", "-d", "5s", "--on-worker-loss", "continue")
+	m.waitLine(t, `started 2 workers`, 30*time.Second)
+	time.Sleep(time.Second)
+	ws[0].cmd.Process.Signal(syscall.SIGSTOP)
+	t.Cleanup(func() { ws[0].cmd.Process.Signal(syscall.SIGCONT) })
+	stopped := time.Now()
+	m.waitLine(t, `worker w0 lost at .*no heartbeat for .*its share was not run`, 6*time.Second)
+	if d := time.Since(stopped); d > 4*time.Second {
+		t.Errorf("the hung worker was noticed after %s, want about 3s", d)
+	}
+	if code := m.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("master exit code %d", code)
+	}
+}

@@ -121,6 +121,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) (*WorkerResult, error) {
 	defer os.RemoveAll(dir)
 	w.dir = dir
 	err = w.serve(sctx, ctx)
+	cancel() // a run still reporting to a lost master must not block
 	w.wg.Wait()
 	return &w.res, err
 }
