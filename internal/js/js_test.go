@@ -410,3 +410,18 @@ func TestLocalImports(t *testing.T) {
 		t.Errorf("missing local module: %v", err)
 	}
 }
+
+func TestSetupTimeout(t *testing.T) {
+	s, err := load(t, "st.js", "export const options = { setupTimeout: '100ms' };\nexport function setup() { for (;;) {} }\nexport default function () {}\n", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.Setup(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "setup did not finish within 100ms") {
+		t.Errorf("setup error %v", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("setup cut off after %v", el)
+	}
+}

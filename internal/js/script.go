@@ -179,7 +179,11 @@ func (s *Script) Setup(ctx context.Context) error {
 	defer s.ctlMu.Unlock()
 	ctl := s.ctl
 	fn, _ := sobek.AssertFunction(ctl.exports.Get("setup"))
-	v, err := ctl.callWithTimeout(ctx, s.cfg.InitTimeout, "setup", fn)
+	limit := s.cfg.InitTimeout
+	if d := time.Duration(s.Options.SetupTimeout); d > 0 {
+		limit = d
+	}
+	v, err := ctl.callWithTimeout(ctx, limit, "setup", fn)
 	if err != nil {
 		return s.phaseError("setup", err)
 	}
