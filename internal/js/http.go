@@ -65,7 +65,8 @@ func (v *VU) httpModule() *sobek.Object {
 		"request": func(method, url string, body, params sobek.Value) sobek.Value {
 			return v.request(strings.ToUpper(method), url, body, params, "", v.parseParams(params))
 		},
-		"batch": v.batch,
+		"batch":     v.batch,
+		"cookieJar": v.cookieJar,
 		"expectedStatuses": func(call sobek.FunctionCall) sobek.Value {
 			return v.rt.ToValue(v.expectedStatuses(call.Arguments))
 		},
@@ -433,4 +434,38 @@ func (v *VU) cachedRequest(method, rawURL string) *httpc.Request {
 		v.reqCache[k] = r
 	}
 	return r
+}
+
+// cookieJar is http.cookieJar(): the VU's jar, which every request uses.
+func (v *VU) cookieJar() *sobek.Object {
+	parse := func(raw string) *url.URL {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			v.throw("cookieJar: bad URL %q", raw)
+		}
+		return u
+	}
+	return v.object(map[string]any{
+		"set": func(raw, name, value string, opts sobek.Value) {
+			c := &http.Cookie{Name: name, Value: value}
+			if o, ok := opts.(*sobek.Object); ok {
+				c.Domain, c.Path = getString(o, "domain", ""), getString(o, "path", "")
+				c.Secure = o.Get("secure") != nil && o.Get("secure").ToBoolean()
+				c.HttpOnly = o.Get("http_only") != nil && o.Get("http_only").ToBoolean()
+				if ma := o.Get("max_age"); ma != nil && !sobek.IsUndefined(ma) {
+					c.MaxAge = int(ma.ToInteger())
+				}
+			}
+			v.http.HTTP.SetCookies(parse(raw), []*http.Cookie{c})
+		},
+		"cookiesForURL": func(raw string) map[string][]string {
+			out := map[string][]string{}
+			if jar := v.http.HTTP.Jar(); jar != nil {
+				for _, c := range jar.Cookies(parse(raw)) {
+					out[c.Name] = append(out[c.Name], c.Value)
+				}
+			}
+			return out
+		},
+	})
 }

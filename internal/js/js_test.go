@@ -252,6 +252,10 @@ export default function (d) {
   if (exec.vu.idInTest !== __VU || exec.scenario.name !== "default" || exec.vu.iterationInScenario !== __ITER) fail("execution");
   const nf = http.get(d.base + "/missing", { responseCallback: http.expectedStatuses(404) });
   if (nf.status !== 404 || nf.error_code !== 1404) fail("404: " + nf.status + " " + nf.error_code);
+  const jar = http.cookieJar();
+  jar.set(d.base, "session", "s1");
+  if (jar.cookiesForURL(d.base).session[0] !== "s1") fail("jar: " + JSON.stringify(jar.cookiesForURL(d.base)));
+  if (http.get(d.base + "/echo").json().cookie !== "session=s1") fail("jar cookie not sent");
   hits.add(1, { kind: "x" });
   console.log("iteration", __ITER, { ok: true });
 }`
