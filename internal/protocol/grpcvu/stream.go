@@ -30,6 +30,7 @@ func (k EventKind) String() string {
 
 // StreamEvent is one event of a stream.
 type StreamEvent struct {
+	Stream  *Stream // the stream the event belongs to
 	Kind    EventKind
 	Message []byte         // data: the message as JSON
 	Status  *status.Status // error and end: how the stream ended
@@ -60,7 +61,8 @@ type Stream struct {
 }
 
 // NewStream opens a streaming call of any kind. on receives the stream's
-// events (nil: ignore them and use Wait). p.Timeout bounds the whole
+// events (nil: ignore them and use Wait); an EventQueue's Push brings them
+// to the VU's goroutine. p.Timeout bounds the whole
 // stream; 0 means no limit.
 func (c *Client) NewStream(ctx context.Context, name string, p InvokeParams, on func(StreamEvent)) (*Stream, error) {
 	m, err := c.method("stream", name)
@@ -143,6 +145,9 @@ func (s *Stream) Cancel() {
 	s.cancel()
 }
 
+// Method is the stream's method.
+func (s *Stream) Method() *Method { return s.m }
+
 // Done is closed after the end event.
 func (s *Stream) Done() <-chan struct{} { return s.done }
 
@@ -177,7 +182,7 @@ func (s *Stream) receive() {
 			final = status.New(codes.Internal, "rendering a message: "+err.Error())
 			break
 		}
-		s.on(StreamEvent{Kind: EventData, Message: js})
+		s.on(StreamEvent{Stream: s, Kind: EventData, Message: js})
 	}
 	s.mu.Lock()
 	s.final = final
@@ -188,7 +193,7 @@ func (s *Stream) receive() {
 		if !stopped {
 			s.c.st.Registry.Errors.Add("grpc", final.Code().String()+": "+final.Message(), s.m.Path)
 		}
-		s.on(StreamEvent{Kind: EventError, Status: final})
+		s.on(StreamEvent{Stream: s, Kind: EventError, Status: final})
 	}
-	s.on(StreamEvent{Kind: EventEnd, Status: final, Headers: hdr, Trailers: s.cs.Trailer()})
+	s.on(StreamEvent{Stream: s, Kind: EventEnd, Status: final, Headers: hdr, Trailers: s.cs.Trailer()})
 }

@@ -45,6 +45,7 @@ func ParseEvent(name string) (EventKind, error) {
 
 // Event is one socket event.
 type Event struct {
+	Socket *Socket // Start mode: the socket the event belongs to
 	Kind   EventKind
 	Data   []byte // message, binaryMessage; the payload of ping and pong
 	Code   int    // close: the close code (1000 normal, 1006 the connection dropped)
@@ -218,8 +219,11 @@ func (s *Socket) Run() {
 // gets every event, open first and close last, from the session's
 // goroutine. Timers are the caller's own in this mode.
 func (s *Socket) Start(deliver func(Event)) {
-	s.emit = deliver
-	deliver(Event{Kind: Open})
+	s.emit = func(ev Event) {
+		ev.Socket = s
+		deliver(ev)
+	}
+	s.emit(Event{Kind: Open})
 	go func() {
 		s.read()
 		s.cancel()

@@ -208,6 +208,9 @@ func TestBroadcastStartMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Start(func(ev Event) {
+			if ev.Socket != s {
+				t.Errorf("event of another socket")
+			}
 			l.add(ev)
 			if ev.Kind == Message {
 				got <- string(ev.Data)
