@@ -219,24 +219,31 @@ func TestBroadcastStartMode(t *testing.T) {
 		return s
 	}
 	sa, sb := open(&a), open(&b)
-	// Both are registered once the server has echoed a first message to
-	// each; then one message reaches both.
-	sa.Send("hi-a")
-	sb.Send("hi-b")
 	deadline := time.After(5 * time.Second)
-	seen := 0
-	for seen < 4 { // each client sees both greetings (or its own, then the other's)
-		select {
-		case <-got:
-			seen++
-		case <-deadline:
-			t.Fatalf("broadcast: saw %d messages; a %q, b %q", seen, a.String(), b.String())
+	wait := func(want string) {
+		for {
+			select {
+			case m := <-got:
+				if m == want {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("broadcast: no %q; a %q, b %q", want, a.String(), b.String())
+			}
 		}
 	}
+	// A client is registered once it has its own greeting back.
+	sa.Send("hi-a")
+	wait("hi-a")
+	sb.Send("hi-b")
+	wait("hi-b")
+	sa.Send("all")
+	wait("all")
+	wait("all")
 	sa.Close(0)
 	sb.Close(0)
-	if !strings.Contains(a.String(), "hi-b") || !strings.Contains(b.String(), "hi-a") {
-		t.Errorf("a %q, b %q: each should see the other's message", a.String(), b.String())
+	if !strings.Contains(a.String(), "message:all") || !strings.Contains(b.String(), "message:all") {
+		t.Errorf("a %q, b %q: both should get the broadcast", a.String(), b.String())
 	}
 }
 
