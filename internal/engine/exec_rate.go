@@ -11,15 +11,20 @@ import (
 // at high rates a VU finishing its iteration claims the next arrival a few
 // microseconds after it was due, and that is scheduling jitter, not a
 // shortage of VUs.
+//
+// A VU started beyond the pre-allocated ones retires once it has waited
+// longer than retireIdle for its next arrival: the backlog it was started
+// for is gone, and keeping it would make memory grow with every stall.
 const (
 	growEvery     = 5 * time.Millisecond
 	lateTolerance = 2 * time.Millisecond
+	retireIdle    = time.Second
 )
 
 // arrivals runs an open-model scenario: VUs claim arrival numbers, wait for
 // each one's due time and run it. A supervisor starts more VUs (up to
 // maxVUs) whenever arrivals are due that no VU has claimed.
-func (s *scenarioRun) arrivals(p Pacer, length time.Duration, maxVUs int) error {
+func (s *scenarioRun) arrivals(p Pacer, length time.Duration, maxVUs, preAllocated int) error {
 	end := s.start.Add(length)
 	var next, started atomic.Int64
 	var wg sync.WaitGroup
@@ -38,6 +43,7 @@ func (s *scenarioRun) arrivals(p Pacer, length time.Duration, maxVUs int) error 
 				return
 			}
 			due := s.start.Add(d)
+			idle := time.Until(due)
 			if !s.sleepUntil(sl, due, s.r.ctx) {
 				return
 			}
@@ -51,6 +57,10 @@ func (s *scenarioRun) arrivals(p Pacer, length time.Duration, maxVUs int) error 
 			sl.lag.Add(float64(now.Sub(due)) / float64(time.Millisecond))
 			sh.Unlock()
 			s.iterate(sl, due)
+			if sl.idx >= preAllocated && idle > retireIdle {
+				s.retire(sl) // started for a backlog that is gone: give its memory back
+				return
+			}
 		}
 	}
 	s.mu.Lock()

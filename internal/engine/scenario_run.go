@@ -106,6 +106,22 @@ func (s *scenarioRun) newSlot() (*slot, error) {
 	return sl, nil
 }
 
+// Closer is implemented by VUs that hold resources (connections) to release
+// when the VU retires or the run ends.
+type Closer interface{ Close() }
+
+// retire drops an arrival-rate VU that is no longer needed.
+func (s *scenarioRun) retire(sl *slot) {
+	s.stopUser(sl)
+	if c, ok := sl.vu.(Closer); ok {
+		c.Close()
+	}
+	s.mu.Lock()
+	s.slots[sl.idx] = nil
+	s.mu.Unlock()
+	s.created.Add(-1)
+}
+
 func (s *scenarioRun) slot(i int) *slot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,9 +159,9 @@ func (s *scenarioRun) run() error {
 	case Shape:
 		return s.shape(e, end)
 	case ConstantArrivalRate:
-		return s.arrivals(NewConstantPacer(e.Rate, e.TimeUnit, e.Duration), e.Duration, e.PeakVUs())
+		return s.arrivals(NewConstantPacer(e.Rate, e.TimeUnit, e.Duration), e.Duration, e.PeakVUs(), max(e.PreAllocatedVUs, 1))
 	case RampingArrivalRate:
-		return s.arrivals(RatePacer{Start: e.StartRate, TimeUnit: e.TimeUnit, Stages: e.Stages}, e.Length(), e.PeakVUs())
+		return s.arrivals(RatePacer{Start: e.StartRate, TimeUnit: e.TimeUnit, Stages: e.Stages}, e.Length(), e.PeakVUs(), max(e.PreAllocatedVUs, 1))
 	}
 	return fmt.Errorf("scenario %q: executor %s is not supported", s.sc.Name, s.sc.Executor.Name())
 }

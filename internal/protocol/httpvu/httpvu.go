@@ -190,3 +190,6 @@ func (v *FixedVU) RunIteration(ctx context.Context) error {
 	v.c.Do(ctx, v.req, &v.resp, v.p)
 	return nil
 }
+
+// Close releases the VU's idle connections.
+func (v *FixedVU) Close() { v.c.HTTP.CloseIdle() }
