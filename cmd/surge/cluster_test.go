@@ -479,3 +479,32 @@ func TestClusterWorkerHangs(t *testing.T) {
 		t.Fatalf("master exit code %d", code)
 	}
 }
+
+// TestClusterMasterInterrupted: Ctrl-C on the master stops every worker
+// and still writes the summary, with surge run's exit code for an
+// interrupted run.
+func TestClusterMasterInterrupted(t *testing.T) {
+	srv, hits := countingServer(t)
+	export := filepath.Join(t.TempDir(), "summary.json")
+	m, ws, _ := startCluster(t, 2, "--url", srv.URL, "--vus", "2", "-d", "60s", "--summary-export", export)
+	m.waitLine(t, `started 2 workers`, 30*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	m.cmd.Process.Signal(os.Interrupt)
+	if code := m.wait(t, 15*time.Second); code != ExitInterruptedRun {
+		t.Errorf("master exit code %d, want %d", code, ExitInterruptedRun)
+	}
+	for _, w := range ws {
+		if code := w.wait(t, 5*time.Second); code != 0 {
+			t.Errorf("%s exit code %d", w.name, code)
+		}
+	}
+	s := readSummary(t, export)
+	// requests in flight at the stop are cut off and not counted: at most
+	// one per VU
+	if n, h := s.value("http_reqs", "count"), float64(hits.Load()); n == 0 || n > h || n < h-4 {
+		t.Errorf("summary counts %v requests, the server saw %v", n, h)
+	}
+	if !strings.Contains(m.stdout(), "stopped before its end") {
+		t.Errorf("the summary does not say the run was interrupted:\n%s", m.stdout())
+	}
+}
