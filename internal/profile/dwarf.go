@@ -4,6 +4,7 @@ import (
 	"debug/dwarf"
 	"debug/elf"
 	"sort"
+	"sync"
 )
 
 // dwarfLines answers "which function, file and line, including inlined
@@ -42,6 +43,7 @@ type dwInline struct {
 // a large binary has hundreds of units and a profile touches a few, and
 // parsing them all costs seconds and tens of megabytes.
 type dwarfIndex struct {
+	mu    sync.Mutex // units and names fill in as sessions look pcs up
 	d     *dwarf.Data
 	cus   []cuRange // sorted by lo
 	units map[dwarf.Offset]*dwarfLines
@@ -84,6 +86,8 @@ func loadDWARF(f *elf.File) *dwarfIndex {
 
 // frames returns pc's frames, innermost (inlined) first, or nil.
 func (x *dwarfIndex) frames(pc uint64) []frame {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	i := sort.Search(len(x.cus), func(i int) bool { return x.cus[i].lo > pc }) - 1
 	if i < 0 || pc >= x.cus[i].hi {
 		return nil

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/ianlancetaylor/demangle"
 )
@@ -315,8 +317,41 @@ func (s *symbolizer) module(pid int, r *region) *module {
 	if root := fmt.Sprintf("/proc/%d/root", pid); pathExists(root + r.path) {
 		path = root + r.path
 	}
-	m := openModule(path)
+	m := cachedModule(path)
 	s.modules[key] = m
+	return m
+}
+
+// modules are shared by every symbolizer in the process, keyed by file
+// identity, so that a libc's tables are decoded once however many sessions
+// (stages, top refreshes) use them. The cache is small and simply emptied
+// when full.
+var modules struct {
+	sync.Mutex
+	m map[string]*module
+}
+
+const maxCachedModules = 64
+
+func cachedModule(path string) *module {
+	st, err := os.Stat(path)
+	if err != nil {
+		return openModule(path)
+	}
+	key := fmt.Sprintf("%s:%d:%d", path, st.Size(), st.ModTime().UnixNano())
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		key = fmt.Sprintf("%d:%d:%d:%d", sys.Dev, sys.Ino, st.Size(), st.ModTime().UnixNano())
+	}
+	modules.Lock()
+	defer modules.Unlock()
+	if m, ok := modules.m[key]; ok {
+		return m
+	}
+	if modules.m == nil || len(modules.m) >= maxCachedModules {
+		modules.m = map[string]*module{}
+	}
+	m := openModule(path)
+	modules.m[key] = m
 	return m
 }
 
