@@ -71,14 +71,15 @@ function setStats(st) {
 
 function showFinal(f) {
   const failed = f.thresholds.filter((t) => !t.pass);
-  const parts = ["The run has finished."].concat(f.notes);
-  if (f.thresholds.length) parts.push(failed.length ? failed.length + " threshold(s) failed: " + failed.map((t) => t.metric + " " + t.source).join(", ") : "All thresholds passed.");
-  message(parts.join(" "), failed.length ? "bad" : "ok");
+  const lines = ["The run has finished."].concat(f.notes.map((n) => n.charAt(0).toUpperCase() + n.slice(1) + "."));
+  if (f.thresholds.length) lines.push(failed.length ? failed.length + " threshold(s) failed: " + failed.map((t) => t.metric + " " + t.source).join(", ") : "All thresholds passed.");
+  message(lines, failed.length ? "bad" : "ok");
 }
 
+// message shows one line, or several given as an array.
 function message(text, kind) {
   const m = $("#message");
-  m.textContent = text;
+  m.innerHTML = [].concat(text).map(esc).join("<br>");
   m.className = "message " + (kind || "");
   m.hidden = false;
 }
@@ -163,6 +164,7 @@ function renderTables() {
   fill("stats-table", st.requests, statCells, "no requests yet");
   $("#stats-table tfoot").innerHTML = st.total ? "<tr>" + statCells(st.total) + "</tr>" : "";
   $("#stats-window").textContent = "Totals over the last " + clock(st.since) + " (warm-up excluded, since the last reset). Click a column to sort.";
+  $("#checks").hidden = !st.checks.length;
   fill("checks-table", st.checks, (c) => "<td>" + esc(c.name) + '</td><td class="num">' + fmt(c.passes, 0) + '</td><td class="num' + (c.fails ? " bad" : "") + '">' + fmt(c.fails, 0) + "</td>", "no checks");
   fill("failures-table", st.failures, (e) => '<td class="num">' + fmt(e.count, 0) + "</td><td>" + esc(e.where) + '</td><td class="msg">' + esc(e.message) + "</td>", "no failures");
   fill("exceptions-table", st.exceptions, (e) => '<td class="num">' + fmt(e.count, 0) + '</td><td class="msg">' + esc(e.message) + '</td><td class="msg">' + esc(e.where) + "</td>", "no exceptions");
@@ -171,6 +173,8 @@ function renderTables() {
 function renderUsers(last) {
   const st = state.stats;
   $("#u-active").textContent = fmt(st.users, 0);
+  const input = $("#users-form input[name=users]");
+  if (document.activeElement !== input) input.placeholder = fmt(st.target ? st.target.users : st.users, 0);
   $("#u-max").textContent = fmt(st.users_max, 0);
   if (st.target) $("#u-target").textContent = st.target.users + " users, " + (st.target.spawn_rate ? st.target.spawn_rate + " per second" : "at once");
   const scen = last && last.scen ? Object.keys(last.scen).sort().map((k) => ({ name: k, rps: last.scen[k] })) : [];
@@ -231,7 +235,7 @@ function draw(id, xs, series) {
   const g = cv.getContext("2d");
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
-  const L = 52, R = 10, T = 8, B = 22;
+  const L = 52, R = 20, T = 8, B = 22;
   const pw = w - L - R, ph = h - T - B;
   const x0 = xs.length ? Math.min(0, xs[0]) : 0;
   const x1 = Math.max(xs.length ? xs[xs.length - 1] : 0, x0 + 10);
@@ -251,10 +255,14 @@ function draw(id, xs, series) {
     g.fillText("warm-up", X(x0) + 4, T + 12);
   }
   g.strokeStyle = "#9ca3af"; g.setLineDash([4, 4]); g.lineWidth = 1;
+  let marks = 0;
   for (const st of meta.stages || []) {
     if (st <= x0 || st >= x1) continue;
     g.beginPath(); g.moveTo(X(st), T); g.lineTo(X(st), T + ph); g.stroke();
+    marks++;
   }
+  cv.dataset.stages = marks;
+  cv.dataset.warmup = meta.warmup > 0 ? "1" : "0";
   g.setLineDash([]);
   // grid and axes
   g.font = "11px system-ui, sans-serif"; g.fillStyle = "#6b7482"; g.strokeStyle = "#eceef2";
