@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/js"
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/runner"
 	"github.com/surgeload/surge/internal/vu"
 )
@@ -57,7 +59,16 @@ func loadJSScript(ctx context.Context, path string, f *runFlags, stdout, stderr 
 		return runner.Config{}, scriptErr(err)
 	}
 	tuneGC(scens)
-	cfg := runner.Config{Registry: reg, Scenarios: scens, Thresholds: ths}
+	cfg := runner.Config{Registry: reg, Scenarios: scens, Thresholds: ths, AfterLoad: s.Teardown}
+	if s.HasHandleSummary() {
+		cfg.HandleSummary = func(ctx context.Context, sum *report.Summary) (bool, error) {
+			var buf bytes.Buffer
+			if err := sum.WriteSummaryData(&buf); err != nil {
+				return false, err
+			}
+			return s.HandleSummary(ctx, buf.Bytes(), stdout, stderr)
+		}
+	}
 	if f.trendStats == "" {
 		cfg.TrendStats = s.Options.SummaryTrendStats
 	}

@@ -214,3 +214,40 @@ func TestScriptExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestScriptTeardownAndHandleSummary: teardown runs once after the load,
+// and handleSummary receives k6's summary data and replaces the text
+// summary with what it returns.
+func TestScriptTeardownAndHandleSummary(t *testing.T) {
+	var teardowns atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/teardown" {
+			teardowns.Add(1)
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "data.json")
+	path := writeTestScript(t, "hs.js", `import http from "k6/http";
+export const options = { iterations: 5, vus: 1, thresholds: { http_reqs: ["count==5"] } };
+export default function () { http.get(__ENV.BASE + "/"); }
+export function teardown() { http.get(__ENV.BASE + "/teardown"); }
+export function handleSummary(data) {
+  return { stdout: "custom: " + data.metrics.http_reqs.values.count + " " + data.metrics.http_reqs.thresholds["count==5"].ok + "\n", [__ENV.OUT]: JSON.stringify(data) };
+}`)
+	t.Setenv("BASE", srv.URL)
+	t.Setenv("OUT", out)
+	code, stdout, stderr := runCLI(t, context.Background(), "run", "--no-save", path)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if teardowns.Load() != 1 {
+		t.Errorf("teardown ran %d times", teardowns.Load())
+	}
+	if !strings.HasPrefix(stdout, "custom: 5 true\n") || strings.Contains(stdout, "METRICS") {
+		t.Errorf("stdout %q: want only handleSummary's text", stdout)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), `"http_reqs"`) {
+		t.Errorf("handleSummary file: %v", err)
+	}
+}

@@ -73,3 +73,45 @@ func (s *Summary) k6Checks() map[string]any {
 	}
 	return out
 }
+
+// WriteSummaryData writes the data k6 hands to a script's handleSummary:
+// metrics.<name> = {type, contains, values: {...}, thresholds: {expr: {ok}}}
+// (the newer shape, where a threshold's boolean means it passed).
+func (s *Summary) WriteSummaryData(w io.Writer) error {
+	ms := map[string]any{}
+	for _, m := range s.Metrics {
+		vals := map[string]float64{}
+		for k, x := range m.Values {
+			vals[k] = x
+		}
+		if m.Type == metrics.Rate {
+			vals["rate"] = m.Values["rate"]
+		}
+		entry := map[string]any{"type": m.Type.String(), "contains": m.Contains.String(), "values": vals}
+		th := map[string]any{}
+		for _, t := range s.Thresholds {
+			if t.Metric == m.Name {
+				th[t.Source] = map[string]bool{"ok": t.Pass}
+			}
+		}
+		if len(th) > 0 {
+			entry["thresholds"] = th
+		}
+		ms[m.Name] = entry
+	}
+	out := map[string]any{
+		"metrics":    ms,
+		"root_group": map[string]any{"name": "", "path": "", "groups": []any{}, "checks": s.k6CheckList()},
+		"options":    map[string]any{"summaryTrendStats": s.TrendStats},
+		"state":      map[string]any{"testRunDurationMs": float64(s.Duration.Microseconds()) / 1000},
+	}
+	return json.NewEncoder(w).Encode(out)
+}
+
+func (s *Summary) k6CheckList() []any {
+	var out []any
+	for _, c := range s.Checks {
+		out = append(out, map[string]any{"name": c.Name, "path": c.Group + "::" + c.Name, "passes": c.Passes, "fails": c.Fails})
+	}
+	return out
+}

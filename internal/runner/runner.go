@@ -39,6 +39,12 @@ type Config struct {
 	Control *engine.Control
 	// Attach records profiles and SQL of the system under test.
 	Attach *Attach
+	// AfterLoad runs when the load has ended, before the summary (a
+	// script's teardown). Its error is reported with the results.
+	AfterLoad func(ctx context.Context) error
+	// HandleSummary, when set, may take over the end summary (a script's
+	// handleSummary): handled true means the text summary is not printed.
+	HandleSummary func(ctx context.Context, sum *report.Summary) (handled bool, err error)
 	// OnTick is called after each registry tick (dashboards, exporters).
 	OnTick func(reg *metrics.Registry, now time.Time)
 }
@@ -94,6 +100,9 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 	if err != nil && res == nil {
 		return nil, nil, err
 	}
+	if cfg.AfterLoad != nil {
+		outErr = errors.Join(outErr, cfg.AfterLoad(context.WithoutCancel(ctx)))
+	}
 	sum := report.Build(reg, res, cfg.TrendStats)
 	if at != nil {
 		outErr = errors.Join(outErr, at.finish(context.WithoutCancel(ctx), sum))
@@ -104,7 +113,12 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 	if cfg.SummaryExport != "" {
 		outErr = errors.Join(outErr, writeFile(cfg.SummaryExport, sum.WriteK6JSON))
 	}
-	if !cfg.NoSummary && cfg.Stdout != nil {
+	handled := false
+	if cfg.HandleSummary != nil {
+		h, err := cfg.HandleSummary(context.WithoutCancel(ctx), sum)
+		handled, outErr = h, errors.Join(outErr, err)
+	}
+	if !cfg.NoSummary && !handled && cfg.Stdout != nil {
 		outErr = errors.Join(outErr, sum.WriteText(cfg.Stdout, report.TextOptions{Color: cfg.Color}))
 	}
 	return sum, res, errors.Join(err, outErr)
