@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -136,16 +137,34 @@ func TestGRPCBadInput(t *testing.T) {
 	}
 }
 
-func TestGRPCTrustedTLS(t *testing.T) {
-	cert, err := grpctest.SelfSigned()
+func TestGRPCMutualTLS(t *testing.T) {
+	server, err := grpctest.SelfSigned()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpcServer(t, grpctest.Options{TLS: credentials.NewServerTLSFromCert(&cert.TLS)})
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(ca, cert.PEM, 0o644)
-	code, stdout, stderr := runCLI(t, context.Background(), "grpc", srv.Addr, "--cacert", ca, "--method", "surge.echo.v1.Echo/Say", "-i", "3", "--no-save", "-q")
-	if code != 0 || !strings.Contains(stdout, "grpc_req_duration") {
+	client, err := grpctest.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpcServer(t, grpctest.Options{TLS: credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{server.TLS},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: client.Pool})})
+	dir := t.TempDir()
+	files := map[string][]byte{"ca.pem": server.PEM, "client.pem": client.PEM, "client.key": client.Key}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := runCLI(t, context.Background(), "grpc", srv.Addr, "--cacert", filepath.Join(dir, "ca.pem"),
+		"--cert", filepath.Join(dir, "client.pem"), "--key", filepath.Join(dir, "client.key"),
+		"--method", "surge.echo.v1.Echo/Say", "-i", "3", "--no-save", "-q", "--threshold", "grpc_req_duration{status:0}: p(95)<5000")
+	if code != 0 || !strings.Contains(stdout, "✓ grpc_req_duration{status:0}") {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	// Without the client certificate the server refuses.
+	code, _, stderr = runCLI(t, context.Background(), "grpc", srv.Addr, "--cacert", filepath.Join(dir, "ca.pem"),
+		"--method", "surge.echo.v1.Echo/Say", "-i", "1", "--no-save", "-q")
+	if code != ExitError || !strings.Contains(stderr, "connecting to "+srv.Addr) {
+		t.Errorf("without a client certificate: exit %d, stderr %q", code, stderr)
 	}
 }

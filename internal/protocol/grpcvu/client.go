@@ -160,6 +160,7 @@ func (c *Client) Invoke(ctx context.Context, name string, req []byte, p InvokePa
 	}
 	out := dynamicpb.NewMessage(m.Desc.Output())
 	resp := &Response{}
+	parent := ctx
 	ctx, cancel := callContext(ctx, p.Metadata, p.Timeout)
 	defer cancel()
 	start := time.Now()
@@ -167,6 +168,10 @@ func (c *Client) Invoke(ctx context.Context, name string, req []byte, p InvokePa
 	d := time.Since(start)
 	st := status.Convert(err)
 	resp.Status = st.Code()
+	if err != nil && parent.Err() != nil {
+		resp.Error = st
+		return resp, nil // cut off by the end of the iteration: not a sample
+	}
 	c.recordCall(m, resp.Status, p.Tags, start, d)
 	if err != nil {
 		resp.Error = st

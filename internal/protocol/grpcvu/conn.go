@@ -3,6 +3,7 @@ package grpcvu
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -171,6 +172,33 @@ func (c recordingCreds) ClientHandshake(ctx context.Context, authority string, c
 
 func (c recordingCreds) Clone() credentials.TransportCredentials {
 	return recordingCreds{c.TransportCredentials.Clone(), c.rec}
+}
+
+// TLSFromPEM builds a client TLS configuration from PEM blocks, as k6's
+// connect params carry them (tls: {cert, key, cacerts}): a client
+// certificate and key (both or neither) and the CA certificates to verify
+// the server with (none: the system's).
+func TLSFromPEM(cert, key []byte, cacerts ...[]byte) (*tls.Config, error) {
+	cfg := &tls.Config{}
+	if (len(cert) == 0) != (len(key) == 0) {
+		return nil, errors.New("tls: a client certificate needs its key, and a key its certificate")
+	}
+	if len(cert) > 0 {
+		c, err := tls.X509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("tls: client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{c}
+	}
+	if len(cacerts) > 0 {
+		cfg.RootCAs = x509.NewCertPool()
+		for i, ca := range cacerts {
+			if !cfg.RootCAs.AppendCertsFromPEM(ca) {
+				return nil, fmt.Errorf("tls: cacerts[%d]: no PEM certificate in it", i)
+			}
+		}
+	}
+	return cfg, nil
 }
 
 // Close closes the connection.

@@ -441,3 +441,68 @@ func TestTLS(t *testing.T) {
 		t.Errorf("health check of an unknown service: %v", err)
 	}
 }
+
+func TestMutualTLS(t *testing.T) {
+	server, err := grpctest.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := grpctest.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{server.TLS},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: client.Pool})
+	srv := startServer(t, grpctest.Options{TLS: creds})
+	ctx := context.Background()
+
+	anon, err := TLSFromPEM(nil, nil, server.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c := newVU(t)
+	if err := c.Connect(ctx, srv.Addr, ConnectParams{TLS: anon, Timeout: 5 * time.Second, Reflect: true}); err == nil {
+		t.Error("connected without the client certificate the server requires")
+	}
+	withCert, err := TLSFromPEM(client.PEM, client.Key, server.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(ctx, srv.Addr, ConnectParams{TLS: withCert, Timeout: 5 * time.Second, Reflect: true}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := c.Invoke(ctx, say, []byte(`{"message":"m"}`), InvokeParams{}); err != nil || resp.Status != codes.OK {
+		t.Errorf("call over mutual TLS: %v %v", resp, err)
+	}
+
+	for _, tc := range []struct {
+		cert, key, ca []byte
+		want          string
+	}{
+		{client.PEM, nil, nil, "a client certificate needs its key"},
+		{client.PEM, server.Key, nil, "tls: client certificate: tls: private key does not match public key"},
+		{nil, nil, []byte("junk"), "cacerts[0]: no PEM certificate in it"},
+	} {
+		var cas [][]byte
+		if tc.ca != nil {
+			cas = append(cas, tc.ca)
+		}
+		if _, err := TLSFromPEM(tc.cert, tc.key, cas...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("TLSFromPEM: %v, want %q", err, tc.want)
+		}
+	}
+}
+
+func TestInvokeCutOffIsNotASample(t *testing.T) {
+	srv := startServer(t, grpctest.Options{})
+	st, c := connected(t, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	resp, err := c.Invoke(ctx, say, nil, InvokeParams{})
+	if err != nil || resp.Status != codes.Canceled {
+		t.Fatalf("invoke with a cancelled context: %v %v", resp, err)
+	}
+	if n := total(st, "grpc_req_duration").Count; n != 0 {
+		t.Errorf("%d samples of a call cut off by the end of the iteration, want 0", n)
+	}
+}

@@ -19,9 +19,11 @@ type Cert struct {
 	TLS  tls.Certificate
 	Pool *x509.CertPool // trusts the certificate
 	PEM  []byte         // the certificate, PEM-encoded
+	Key  []byte         // its private key, PEM-encoded (PKCS #8)
 }
 
-// SelfSigned makes a certificate valid for an hour.
+// SelfSigned makes a certificate valid for an hour, for servers and
+// clients.
 func SelfSigned() (*Cert, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -33,7 +35,7 @@ func SelfSigned() (*Cert, error) {
 		NotBefore:             time.Now().Add(-time.Minute),
 		NotAfter:              time.Now().Add(time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		DNSNames:              []string{"localhost"},
@@ -47,11 +49,16 @@ func SelfSigned() (*Cert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpctest: %w", err)
 	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("grpctest: %w", err)
+	}
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	return &Cert{
 		TLS:  tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
 		Pool: pool,
 		PEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		Key:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}, nil
 }
