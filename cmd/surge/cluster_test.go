@@ -508,3 +508,51 @@ func TestClusterMasterInterrupted(t *testing.T) {
 		t.Errorf("the summary does not say the run was interrupted:\n%s", m.stdout())
 	}
 }
+
+// TestClusterScript: the master ships a script's directory (the script, a
+// module it imports, a file it opens); each worker runs its segment of the
+// script's scenario and the script's thresholds are judged on the merged
+// results.
+func TestClusterScript(t *testing.T) {
+	srv, hits := countingServer(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"test.js": `import http from 'k6/http';
+import { path } from './lib/paths.js';
+const base = open('./target.txt').trim();
+export const options = {
+  scenarios: { s: { executor: 'shared-iterations', vus: 4, iterations: 90, maxDuration: '20s' } },
+  thresholds: { http_req_failed: ['rate<0.01'], iterations: ['count==90'] },
+};
+export default function () { http.get(base + path); }
+`,
+		"lib/paths.js": "export const path = '/from-module';\n",
+		"target.txt":   srv.URL + "\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	export := filepath.Join(t.TempDir(), "summary.json")
+	m, ws, _ := startCluster(t, 3, filepath.Join(dir, "test.js"), "--summary-export", export)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit code %d", code)
+	}
+	var sum int64
+	for _, w := range ws {
+		w.wait(t, 10*time.Second)
+		r, _ := workerCounts(t, w)
+		sum += r
+	}
+	s := readSummary(t, export)
+	if n := s.value("http_reqs", "count"); n != 90 || sum != 90 || hits.Load() != 90 {
+		t.Errorf("requests: merged %v, workers %d, served %d; want 90", n, sum, hits.Load())
+	}
+	th, _ := s.Metrics["iterations"]["thresholds"].(map[string]any)
+	if failed, ok := th["count==90"].(bool); !ok || failed {
+		t.Errorf("the script's threshold count==90 was not judged on the merged data: %v", s.Metrics["iterations"])
+	}
+}
