@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/surgeload/surge/internal/metrics"
@@ -24,7 +25,9 @@ type Client struct {
 	schema *Schema
 	conn   *Conn
 	owned  bool // conn was dialed by this client, so Close closes it
-	cache  map[callKey]*metrics.Agg
+
+	mu    sync.Mutex // guards cache: async calls record from their goroutines
+	cache map[callKey]*metrics.Agg
 }
 
 // New returns a VU's client. It records into st's shard.
@@ -147,24 +150,53 @@ func (c *Client) method(op, name string) (*Method, error) {
 // mistakes in the script: an unknown method, a streaming method, a request
 // that does not match the schema.
 func (c *Client) Invoke(ctx context.Context, name string, req []byte, p InvokeParams) (*Response, error) {
-	m, err := c.method("invoke", name)
+	m, in, err := c.prepareUnary("invoke", name, req)
 	if err != nil {
 		return nil, err
 	}
+	due, _ := c.st.TakeDue()
+	return c.call(ctx, c.conn, m, in, p, due)
+}
+
+// InvokeAsync is k6's client.asyncInvoke: script mistakes are returned at
+// once; the call itself runs on its own goroutine and done gets its outcome
+// there (a JS module queues it to settle the promise on the VU's loop).
+func (c *Client) InvokeAsync(ctx context.Context, name string, req []byte, p InvokeParams, done func(*Response, error)) error {
+	m, in, err := c.prepareUnary("asyncInvoke", name, req)
+	if err != nil {
+		return err
+	}
+	due, _ := c.st.TakeDue()
+	conn := c.conn
+	go func() { done(c.call(ctx, conn, m, in, p, due)) }()
+	return nil
+}
+
+func (c *Client) prepareUnary(op, name string, req []byte) (*Method, *dynamicpb.Message, error) {
+	m, err := c.method(op, name)
+	if err != nil {
+		return nil, nil, err
+	}
 	if m.ClientStreaming || m.ServerStreaming {
-		return nil, fmt.Errorf("invoke %s: a %s method; open a stream instead", m.Path, m.Kind())
+		return nil, nil, fmt.Errorf("%s %s: a %s method; open a stream instead", op, m.Path, m.Kind())
 	}
 	in, err := c.schema.NewRequest(m, req)
 	if err != nil {
-		return nil, fmt.Errorf("invoke: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", op, err)
 	}
+	return m, in, nil
+}
+
+// call makes the call and records it; due is the iteration's due time when
+// this is its first request. It may run off the VU's goroutine.
+func (c *Client) call(ctx context.Context, conn *Conn, m *Method, in *dynamicpb.Message, p InvokeParams, due time.Time) (*Response, error) {
 	out := dynamicpb.NewMessage(m.Desc.Output())
 	resp := &Response{}
 	parent := ctx
 	ctx, cancel := callContext(ctx, p.Metadata, p.Timeout)
 	defer cancel()
 	start := time.Now()
-	err = c.conn.CC.Invoke(ctx, m.Path, in, out, grpc.Header(&resp.Headers), grpc.Trailer(&resp.Trailers))
+	err := conn.CC.Invoke(ctx, m.Path, in, out, grpc.Header(&resp.Headers), grpc.Trailer(&resp.Trailers))
 	d := time.Since(start)
 	st := status.Convert(err)
 	resp.Status = st.Code()
@@ -172,7 +204,7 @@ func (c *Client) Invoke(ctx context.Context, name string, req []byte, p InvokePa
 		resp.Error = st
 		return resp, nil // cut off by the end of the iteration: not a sample
 	}
-	c.recordCall(m, resp.Status, p.Tags, start, d)
+	c.recordCall(m, resp.Status, p.Tags, start, d, due)
 	if err != nil {
 		resp.Error = st
 		c.st.Registry.Errors.Add("grpc", st.Code().String()+": "+st.Message(), m.Path)

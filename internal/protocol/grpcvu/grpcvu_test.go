@@ -506,3 +506,34 @@ func TestInvokeCutOffIsNotASample(t *testing.T) {
 		t.Errorf("%d samples of a call cut off by the end of the iteration, want 0", n)
 	}
 }
+
+func TestInvokeAsync(t *testing.T) {
+	srv := startServer(t, grpctest.Options{})
+	st, c := connected(t, srv)
+	type result struct {
+		resp *Response
+		err  error
+	}
+	done := make(chan result, 8)
+	for i := 0; i < 8; i++ {
+		err := c.InvokeAsync(context.Background(), say, []byte(`{"message":"async"}`), InvokeParams{}, func(r *Response, err error) {
+			done <- result{r, err}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 8; i++ {
+		r := <-done
+		if r.err != nil || r.resp.Status != codes.OK || !strings.Contains(string(r.resp.Message), "async") {
+			t.Fatalf("async call: %+v %v", r.resp, r.err)
+		}
+	}
+	if n := total(st, "grpc_req_duration").Count; n != 8 {
+		t.Errorf("%d samples, want 8", n)
+	}
+	err := c.InvokeAsync(context.Background(), "nope.Svc/M", nil, InvokeParams{}, func(*Response, error) { t.Error("called back for a script mistake") })
+	if err == nil || !strings.Contains(err.Error(), `asyncInvoke: method "nope.Svc/M" not found`) {
+		t.Errorf("unknown method: %v", err)
+	}
+}

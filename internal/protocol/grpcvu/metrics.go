@@ -50,17 +50,20 @@ func (c *Client) tagsFor(m *Method, code int, extra *metrics.TagSet) *metrics.Ta
 }
 
 // recordCall adds one unary call to grpc_req_duration. The first call of
-// an open-model iteration is measured from the iteration's due time.
-func (c *Client) recordCall(m *Method, code codes.Code, extra *metrics.TagSet, start time.Time, d time.Duration) {
-	if due, ok := c.st.TakeDue(); ok && due.Before(start) {
+// an open-model iteration is measured from the iteration's due time (due,
+// taken with vu.State.TakeDue on the VU's goroutine; zero otherwise).
+func (c *Client) recordCall(m *Method, code codes.Code, extra *metrics.TagSet, start time.Time, d time.Duration, due time.Time) {
+	if !due.IsZero() && due.Before(start) {
 		d += start.Sub(due)
 	}
 	k := callKey{m.Path, code, extra}
+	c.mu.Lock()
 	a := c.cache[k]
 	if a == nil {
 		a = c.st.Shard.Sink(c.m.ReqDuration, c.tagsFor(m, int(code), extra))
 		c.cache[k] = a
 	}
+	c.mu.Unlock()
 	sh := c.st.Shard
 	sh.Lock()
 	a.Add(float64(d) / float64(time.Millisecond))

@@ -73,7 +73,8 @@ func (v *FixedVU) RunIteration(ctx context.Context) error {
 		return nil // cut off by the end of the test: not a sample
 	}
 	st := status.Convert(err)
-	v.c.recordCall(v.m, st.Code(), v.p.Tags, start, d)
+	due, _ := v.c.st.TakeDue()
+	v.c.recordCall(v.m, st.Code(), v.p.Tags, start, d, due)
 	if err != nil {
 		v.c.st.Registry.Errors.Add("grpc", st.Code().String()+": "+st.Message(), v.m.Path)
 	}
