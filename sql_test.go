@@ -1,0 +1,57 @@
+package surge_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/surgeload/surge"
+)
+
+func TestSQLLoad(t *testing.T) {
+	dsn := os.Getenv("SURGE_TEST_PG_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("SURGE_TEST_PG_DSN is not set: test.sh starts PostgreSQL and sets it")
+		}
+		t.Skip("SURGE_TEST_PG_DSN not set (./test.sh starts a PostgreSQL)")
+	}
+	ctx := context.Background()
+	db, err := surge.OpenDB(ctx, dsn, 4, map[string]string{
+		"add":    "SELECT $1::int + 1",
+		"broken": "SELECT * FROM no_such_table_surge",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := surge.Run(ctx, surge.Test{
+		Output:     io.Discard,
+		Thresholds: map[string][]string{"sql_query_duration{query:add}": {"p(95)<1000"}, "sql_queries_failed{query:add}": {"rate==0"}},
+		Scenarios: []surge.Scenario{{
+			Executor: surge.ConstantArrivalRate{Rate: 200, Duration: 1e9, PreAllocatedVUs: 4, MaxVUs: 20},
+			Exec: func(v *surge.VU) error {
+				rows, err := v.Query(db, "add", 41)
+				if err != nil || len(rows) != 1 {
+					return err
+				}
+				if v.Iteration()%10 == 0 {
+					v.Exec(db, "broken")
+				}
+				return nil
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Passed() {
+		t.Error("thresholds on the working query failed")
+	}
+	d := res.Metric("sql_query_duration")
+	f := res.Metric("sql_queries_failed")
+	if d == nil || d["count"] < 190 || f == nil || f["passes"] < 1 {
+		t.Errorf("sql_query_duration %v, sql_queries_failed %v", d, f)
+	}
+}
