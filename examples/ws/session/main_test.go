@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/surgeload/surge/internal/protocol/wsvu/wstest"
 )
@@ -16,7 +17,9 @@ func TestExample(t *testing.T) {
 	srv := wstest.Start()
 	defer srv.Close()
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, srv.URL+"/echo"); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := run(ctx, &out, srv.URL+"/echo"); err != nil {
 		t.Fatal(err)
 	}
 	const golden = "testdata/output.golden"

@@ -62,7 +62,7 @@ func TestConnectEcho(t *testing.T) {
 	st := newState()
 	var l evlog
 	p := Params{Headers: http.Header{"X-Test": {"42"}}, Subprotocols: []string{"superchat"}}
-	resp, err := Connect(context.Background(), st, srv.URL+"/echo", p, func(s *Socket) {
+	resp, err := Connect(bounded(t), st, srv.URL+"/echo", p, func(s *Socket) {
 		for k := Open; k < numKinds; k++ {
 			s.On(k, l.add)
 		}
@@ -98,8 +98,8 @@ func TestTimersAndPing(t *testing.T) {
 	srv := server(t)
 	st := newState()
 	var l evlog
-	ticks := 0
-	_, err := Connect(context.Background(), st, srv.URL+"/echo", Params{}, func(s *Socket) {
+	ticks, echoes := 0, 0
+	_, err := Connect(bounded(t), st, srv.URL+"/echo", Params{}, func(s *Socket) {
 		s.On(Pong, l.add)
 		s.On(Message, l.add)
 		s.On(Open, func(Event) {
@@ -110,7 +110,7 @@ func TestTimersAndPing(t *testing.T) {
 			}, 5*time.Millisecond)
 		})
 		s.On(Message, func(Event) {
-			if ticks == 3 {
+			if echoes++; echoes == 3 {
 				s.SetTimeout(func() { s.Close(0) }, 20*time.Millisecond)
 			}
 		})
@@ -130,7 +130,7 @@ func TestServerPingAndClose(t *testing.T) {
 	srv := server(t)
 	st := newState()
 	var l evlog
-	_, err := Connect(context.Background(), st, srv.URL+"/ping", Params{}, func(s *Socket) {
+	_, err := Connect(bounded(t), st, srv.URL+"/ping", Params{}, func(s *Socket) {
 		s.On(Ping, func(ev Event) {
 			l.add(ev)
 			s.Close(0)
@@ -140,7 +140,7 @@ func TestServerPingAndClose(t *testing.T) {
 		t.Errorf("events %q err %v, want a ping from the server", l.String(), err)
 	}
 	var c evlog
-	_, err = Connect(context.Background(), st, srv.URL+"/close", Params{}, func(s *Socket) {
+	_, err = Connect(bounded(t), st, srv.URL+"/close", Params{}, func(s *Socket) {
 		s.On(Open, func(Event) { s.Send("x") })
 		s.On(Close, c.add)
 		s.On(Error, c.add)
@@ -154,7 +154,7 @@ func TestServerGone(t *testing.T) {
 	srv := server(t)
 	st := newState()
 	var l evlog
-	_, err := Connect(context.Background(), st, srv.URL+"/drop", Params{}, func(s *Socket) {
+	_, err := Connect(bounded(t), st, srv.URL+"/drop", Params{}, func(s *Socket) {
 		s.On(Open, func(Event) { s.Send("x") })
 		s.On(Error, l.add)
 		s.On(Close, l.add)
@@ -170,7 +170,7 @@ func TestServerGone(t *testing.T) {
 	}
 	// The VU goes on.
 	var again evlog
-	if _, err := Connect(context.Background(), st, srv.URL+"/echo", Params{}, func(s *Socket) {
+	if _, err := Connect(bounded(t), st, srv.URL+"/echo", Params{}, func(s *Socket) {
 		s.On(Open, func(Event) { s.Send("back") })
 		s.On(Message, func(ev Event) { again.add(ev); s.Close(0) })
 	}); err != nil || again.String() != "message:back" {
@@ -268,7 +268,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := Connect(context.Background(), newState(), tc.url, tc.p, nil)
+			resp, err := Connect(bounded(t), newState(), tc.url, tc.p, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
@@ -282,11 +282,18 @@ func TestBadInput(t *testing.T) {
 	}
 	// Trusting the server's certificate works.
 	var l evlog
-	_, err := Connect(context.Background(), newState(), wss+"/echo", Params{TLS: &tls.Config{RootCAs: poolOf(tlsSrv)}}, func(s *Socket) {
+	_, err := Connect(bounded(t), newState(), wss+"/echo", Params{TLS: &tls.Config{RootCAs: poolOf(tlsSrv)}}, func(s *Socket) {
 		s.On(Open, func(Event) { s.Send("secure") })
 		s.On(Message, func(ev Event) { l.add(ev); s.Close(0) })
 	})
 	if err != nil || l.String() != "message:secure" {
 		t.Errorf("wss with a trusted certificate: %q %v", l.String(), err)
 	}
+}
+
+// bounded is a context that ends a session a broken test would leave open.
+func bounded(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
