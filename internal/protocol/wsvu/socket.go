@@ -270,6 +270,8 @@ func (s *Socket) finish(err error) {
 	case code != -1:
 	case closing:
 		code = sent // we closed, and the connection went before the peer's answer
+	case s.ctx.Err() != nil:
+		code = int(websocket.StatusGoingAway) // the VU's context ended: we left
 	default:
 		code = int(websocket.StatusAbnormalClosure)
 		s.st.Registry.Errors.Add("ws", err.Error(), s.Response.URL)
