@@ -61,6 +61,7 @@ type targetFlags struct {
 	rate         int
 	duration     time.Duration
 	subprocesses bool
+	kernel       bool
 }
 
 func (tf *targetFlags) register(fs interface {
@@ -74,6 +75,11 @@ func (tf *targetFlags) register(fs interface {
 	fs.IntVar(&tf.rate, "rate", profile.DefaultRate, "sampling frequency in Hz")
 	fs.DurationVar(&tf.duration, "duration", defDuration, "how long to record (0: until the process exits or Ctrl-C)")
 	fs.BoolVar(&tf.subprocesses, "subprocesses", false, "also sample the process's descendants")
+	fs.BoolVar(&tf.kernel, "kernel", false, "add kernel call chains, named from /proc/kallsyms (root or perf_event_paranoid <= 1)")
+}
+
+func (tf *targetFlags) options() profile.Options {
+	return profile.Options{Rate: tf.rate, KernelStacks: tf.kernel}
 }
 
 func (tf *targetFlags) target() profile.Target {
@@ -204,7 +210,7 @@ func recordProfile(ctx context.Context, stderr io.Writer, tf *targetFlags, kind 
 }
 
 func recordPID(ctx context.Context, stderr io.Writer, tf *targetFlags) (*pprofile.Profile, error) {
-	ss, err := profile.Start(ctx, tf.target(), profile.Options{Rate: tf.rate})
+	ss, err := profile.Start(ctx, tf.target(), tf.options())
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +278,9 @@ func profileTop(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	if *interval < 100*time.Millisecond {
 		return usageErrorf("--interval %v: want at least 100ms", *interval)
 	}
-	ss, err := profile.Start(ctx, tf.target(), profile.Options{Rate: tf.rate, Chunk: *interval})
+	o := tf.options()
+	o.Chunk = *interval
+	ss, err := profile.Start(ctx, tf.target(), o)
 	if err != nil {
 		return err
 	}

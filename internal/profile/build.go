@@ -84,12 +84,14 @@ func sortedStacks(stacks map[string]*stackCount) []*stackCount {
 
 func (b *builder) sample(sc *stackCount) *profile.Sample {
 	s := &profile.Sample{Value: []int64{sc.count, sc.nanos}}
-	if sc.kernel {
+	stack := sc.stack
+	u := userStart(stack)
+	if sc.kernel && u == 0 {
 		s.Location = append(s.Location, b.special("[kernel]"))
 	}
-	stack := sc.stack
-	if sc.caller != 0 && !b.callsLeaf(sc) {
-		stack = append([]uint64{stack[0]}, stack[2:]...) // the recovered caller did not check out
+	if sc.caller != 0 && !b.callsLeaf(sc, u) {
+		// The recovered caller did not check out.
+		stack = append(stack[:u+1:u+1], stack[u+2:]...)
 	}
 	for i, pc := range stack {
 		s.Location = append(s.Location, b.location(sc.pid, pc, i == 0 && !sc.kernel))
@@ -108,8 +110,8 @@ func (b *builder) sample(sc *stackCount) *profile.Sample {
 
 // callsLeaf reports whether the call recovered as sc's leaf caller targets
 // the leaf's own function (the outermost one, when the leaf pc is inlined).
-func (b *builder) callsLeaf(sc *stackCount) bool {
-	leaf := b.location(sc.pid, sc.stack[0], !sc.kernel)
+func (b *builder) callsLeaf(sc *stackCount, u int) bool {
+	leaf := b.location(sc.pid, sc.stack[u], !sc.kernel)
 	callee, _ := b.sym.resolve(sc.pid, b.snaps[sc.pid], sc.caller, true)
 	if len(leaf.Line) == 0 || len(callee) == 0 {
 		return false
@@ -132,6 +134,13 @@ func (b *builder) special(name string) *profile.Location {
 func (b *builder) location(pid int, pc uint64, leaf bool) *profile.Location {
 	k := locKey{pid: pid, addr: pc, leaf: leaf}
 	if l, ok := b.locs[k]; ok {
+		return l
+	}
+	if isKernelPC(pc) {
+		l := &profile.Location{ID: uint64(len(b.p.Location) + 1), Address: pc}
+		l.Line = []profile.Line{{Function: b.function(frame{fn: kernelSymbol(pc)})}}
+		b.p.Location = append(b.p.Location, l)
+		b.locs[k] = l
 		return l
 	}
 	frames, r := b.sym.resolve(pid, b.snaps[pid], pc, leaf)

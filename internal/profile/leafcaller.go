@@ -86,3 +86,18 @@ func withLeafCaller(stack []uint64, top, target uint64) ([]uint64, bool) {
 	out = append(out, leaf, top)
 	return append(out, stack[1:]...), true
 }
+
+// userStart is the index of the first user-space pc of a call chain that
+// may begin with kernel frames.
+func userStart(stack []uint64) int {
+	for i, pc := range stack {
+		if !isKernelPC(pc) {
+			return i
+		}
+	}
+	return len(stack)
+}
+
+// isKernelPC reports whether pc is in the kernel half of the x86-64
+// address space.
+func isKernelPC(pc uint64) bool { return pc >= 1<<63 }

@@ -64,18 +64,22 @@ func permissionError(pid int, err error) error {
 		"or lower it with 'sysctl kernel.perf_event_paranoid=1'", pid, ErrNotPermitted, err, paranoid)
 }
 
-// openPerfRing opens a cpu-clock sampling event on thread tid at rate Hz.
+// openPerfRing opens a cpu-clock sampling event on thread tid at rate Hz,
+// with kernel call chains when kernel is set.
 // It asks for kernel samples first and falls back to user-only sampling,
 // which perf_event_paranoid=2 still allows to unprivileged users.
-func openPerfRing(tid, rate, pages int) (*perfRing, error) {
+func openPerfRing(tid, rate, pages int, kernel bool) (*perfRing, error) {
 	attr := unix.PerfEventAttr{
 		Type:              unix.PERF_TYPE_SOFTWARE,
 		Config:            unix.PERF_COUNT_SW_CPU_CLOCK,
 		Sample:            uint64(rate),
 		Sample_type:       sampleType,
 		Sample_stack_user: stackDump,
-		Bits:              unix.PerfBitFreq | unix.PerfBitExcludeCallchainKernel | unix.PerfBitExcludeHv,
+		Bits:              unix.PerfBitFreq | unix.PerfBitExcludeHv,
 		Wakeup:            0, // no wakeup per sample: the reader polls on a timer
+	}
+	if !kernel {
+		attr.Bits |= unix.PerfBitExcludeCallchainKernel
 	}
 	attr.Size = uint32(unsafe.Sizeof(attr))
 	attr.Sample_max_stack = 0

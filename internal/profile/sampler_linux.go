@@ -25,8 +25,8 @@ type stackCount struct {
 	pid    int
 	kernel bool
 	stack  []uint64
-	// caller is the target of the call recovered as stack[1] (see
-	// leafcaller.go), 0 when none was; the symbolizer verifies it.
+	// caller is the target of the call recovered as the user leaf's caller
+	// (see leafcaller.go), 0 when none was; the symbolizer verifies it.
 	caller uint64
 	count  int64
 	nanos  int64
@@ -52,6 +52,7 @@ type sampler struct {
 	rate     int
 	pages    int
 	children bool
+	kernel   bool // kernel call chains
 
 	mu     sync.Mutex
 	rings  map[int]*perfRing // by tid
@@ -68,9 +69,9 @@ type sampler struct {
 
 // newSampler opens events on every thread of pid. An error opening the
 // first thread (permissions, no such process) is returned as is.
-func newSampler(pid, rate int, children bool) (*sampler, error) {
+func newSampler(pid, rate int, children, kernel bool) (*sampler, error) {
 	s := &sampler{
-		root: pid, rate: rate, children: children, pages: ringPages(rate),
+		root: pid, rate: rate, children: children, kernel: kernel, pages: ringPages(rate),
 		rings: map[int]*perfRing{}, procs: map[int]*procState{}, stacks: map[string]*stackCount{},
 		stop: make(chan struct{}), done: make(chan struct{}), exit: make(chan struct{}),
 		begin: time.Now(),
@@ -151,8 +152,9 @@ func (s *sampler) add(rs rawSample) {
 			ps.calls = openCallSites(pid)
 		}
 		if t := ps.calls.target(rs.top); t != 0 {
-			var ok bool
-			if rs.stack, ok = withLeafCaller(rs.stack, rs.top, t); ok {
+			u := userStart(rs.stack)
+			if user, ok := withLeafCaller(rs.stack[u:], rs.top, t); ok {
+				rs.stack = append(rs.stack[:u:u], user...)
 				caller = t
 			}
 		}
@@ -274,7 +276,7 @@ func (s *sampler) scan() error {
 		if _, ok := s.rings[tid]; ok {
 			continue
 		}
-		r, err := openPerfRing(tid, s.rate, s.pages)
+		r, err := openPerfRing(tid, s.rate, s.pages, s.kernel)
 		if err != nil {
 			if first == nil {
 				first = err

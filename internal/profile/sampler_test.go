@@ -173,3 +173,27 @@ func TestNewThreadsAreFollowed(t *testing.T) {
 		t.Fatalf("t_leaf in threads created after the start: %.0f%% of %d samples; want most of >= 30", 100*share, n)
 	}
 }
+
+func TestKernelStacks(t *testing.T) {
+	bin := buildGo(t, "syscalls")
+	cmd := startReady(t, bin, "30s")
+	for _, kernel := range []bool{false, true} {
+		p, err := Record(context.Background(), Target{PID: cmd.Process.Pid}, Options{Rate: 499, KernelStacks: kernel}, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var col bytes.Buffer
+		WriteCollapsed(&col, p, 0)
+		text := col.String()
+		if !strings.Contains(text, "main.readZero;") {
+			t.Fatalf("kernel=%v: no stacks through main.readZero:\n%s", kernel, firstLines(text, 5))
+		}
+		hasK := strings.Contains(text, ";[k] ")
+		if kernel != hasK {
+			t.Errorf("kernel=%v: named kernel frames present = %v:\n%s", kernel, hasK, firstLines(text, 5))
+		}
+		if !kernel && !strings.Contains(text, ";[kernel] ") {
+			t.Errorf("without kernel stacks, time in the kernel is not one [kernel] frame:\n%s", firstLines(text, 5))
+		}
+	}
+}

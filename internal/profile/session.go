@@ -31,6 +31,11 @@ type Target struct {
 type Options struct {
 	// Rate is the sampling frequency in Hz for PID targets (default 99).
 	Rate int
+	// KernelStacks adds the kernel's call chain (named from /proc/kallsyms)
+	// above the user stack, for PID targets; it needs root or
+	// perf_event_paranoid <= 1. Without it, time in the kernel is one
+	// "[kernel]" frame.
+	KernelStacks bool
 	// Chunk is how long each CPU profile fetched from a URL target lasts
 	// (default 1s); Stop and Cut wait for the chunk in flight.
 	Chunk time.Duration
@@ -82,7 +87,7 @@ func Start(ctx context.Context, t Target, o Options) (*Session, error) {
 		}
 		ss.url = u
 	case t.PID > 0:
-		s, err := newSampler(t.PID, o.Rate, t.Subprocesses)
+		s, err := newSampler(t.PID, o.Rate, t.Subprocesses, o.KernelStacks)
 		if err != nil {
 			return nil, err
 		}
