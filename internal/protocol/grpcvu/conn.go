@@ -18,6 +18,13 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 )
 
+// Flow-control windows of surge's connections: large enough that a fast
+// stream never waits for a window update on loopback or a LAN.
+const (
+	windowSize     = 4 << 20
+	connWindowSize = 16 << 20
+)
+
 // DefaultConnectTimeout is k6's default for connect's timeout.
 const DefaultConnectTimeout = 60 * time.Second
 
@@ -59,6 +66,12 @@ func Dial(ctx context.Context, addr string, p ConnectParams) (*Conn, error) {
 	opts := []grpc.DialOption{
 		grpc.WithUserAgent("surge"),
 		grpc.WithContextDialer(rec.dial),
+		// Fixed windows turn off gRPC's bandwidth-delay probing, which
+		// sends pings on both sides while data flows, and a shared write
+		// buffer saves memory across the many connections of a big test.
+		grpc.WithInitialWindowSize(windowSize),
+		grpc.WithInitialConnWindowSize(connWindowSize),
+		grpc.WithSharedWriteBuffer(true),
 	}
 	var creds credentials.TransportCredentials = insecure.NewCredentials()
 	if !p.Plaintext {
