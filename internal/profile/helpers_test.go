@@ -104,13 +104,23 @@ func recordPID(t *testing.T, pid, rate int, d time.Duration) *profile.Profile {
 	return p
 }
 
-// shareOf returns the fraction of samples whose leaf function is name.
+// shareOf returns the fraction of samples whose innermost user-space
+// function is name. Kernel frames are skipped: on a busy machine a good
+// share of samples land while the kernel preempts or faults the thread.
 func shareOf(p *profile.Profile, name string) (float64, int64) {
+	return shareWhere(p, func(leaf string) bool { return leaf == name })
+}
+
+// shareWhere is shareOf for the innermost user functions that match.
+func shareWhere(p *profile.Profile, match func(string) bool) (float64, int64) {
 	var hit, all int64
 	for _, s := range p.Sample {
 		all += s.Value[0]
 		names := frameNames(s)
-		if len(names) > 0 && names[len(names)-1] == name {
+		for len(names) > 0 && (names[len(names)-1] == "[kernel]" || strings.HasPrefix(names[len(names)-1], "[k] ")) {
+			names = names[:len(names)-1]
+		}
+		if len(names) > 0 && match(names[len(names)-1]) {
 			hit += s.Value[0]
 		}
 	}

@@ -30,12 +30,7 @@ func TestStrippedCBinaryShowsModuleOffsets(t *testing.T) {
 	cmd := startReady(t, bin, "30")
 	p := recordPID(t, cmd.Process.Pid, 499, time.Second)
 	prefix := filepath.Base(bin) + "+0x"
-	var share float64
-	for _, f := range TopFunctions(p, 0) {
-		if strings.HasPrefix(f.Name, prefix) {
-			share += f.SelfShare
-		}
-	}
+	share, _ := shareWhere(p, func(leaf string) bool { return strings.HasPrefix(leaf, prefix) })
 	if share < 0.8 {
 		var buf bytes.Buffer
 		WriteTop(&buf, p, 10)
