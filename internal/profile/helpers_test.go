@@ -7,20 +7,64 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/pprof/profile"
 )
 
-// buildGo compiles testdata/NAME/main.go into a temp dir.
+// TestMain holds the directory of programs built once per test binary.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "surge-profile-test")
+	if err != nil {
+		panic(err)
+	}
+	builtDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var (
+	builtDir string
+	builtMu  sync.Mutex
+	built    = map[string]string{}
+)
+
+// cachedBuild returns the program built for key, building it with fn into
+// a fresh directory the first time. Tests must not modify the file.
+func cachedBuild(t testing.TB, key string, fn func(dir string) string) string {
+	t.Helper()
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if path, ok := built[key]; ok {
+		return path
+	}
+	dir, err := os.MkdirTemp(builtDir, "bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fn(dir)
+	built[key] = path
+	return path
+}
+
+// buildGo compiles testdata/NAME/main.go (once per test binary).
 func buildGo(t testing.TB, name string, ldflags ...string) string {
+	t.Helper()
+	return cachedBuild(t, "go:"+name+":"+strings.Join(ldflags, " "), func(dir string) string {
+		return buildGoInto(t, dir, name, ldflags...)
+	})
+}
+
+func buildGoInto(t testing.TB, dir, name string, ldflags ...string) string {
 	t.Helper()
 	src, err := filepath.Abs(filepath.Join("testdata", name, "main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), name)
+	out := filepath.Join(dir, name)
 	args := []string{"build", "-o", out}
 	if len(ldflags) > 0 {
 		args = append(args, "-ldflags="+strings.Join(ldflags, " "))
@@ -34,7 +78,8 @@ func buildGo(t testing.TB, name string, ldflags ...string) string {
 	return out
 }
 
-// buildC compiles testdata/NAME/prog.c with frame pointers.
+// buildC compiles testdata/NAME/prog.c with frame pointers (once per test
+// binary).
 func buildC(t *testing.T, name string, extra ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("gcc"); err != nil {
@@ -43,7 +88,14 @@ func buildC(t *testing.T, name string, extra ...string) string {
 		}
 		t.Skip("gcc is not installed")
 	}
-	out := filepath.Join(t.TempDir(), name)
+	return cachedBuild(t, "c:"+name+":"+strings.Join(extra, " "), func(dir string) string {
+		return buildCInto(t, dir, name, extra...)
+	})
+}
+
+func buildCInto(t *testing.T, dir, name string, extra ...string) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
 	args := append([]string{"-fno-omit-frame-pointer", "-O0", "-o", out, filepath.Join("testdata", name, "prog.c")}, extra...)
 	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
 		t.Fatalf("gcc %s: %v\n%s", name, err, b)

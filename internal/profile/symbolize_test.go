@@ -151,7 +151,7 @@ func TestCDWARFLineTables(t *testing.T) {
 }
 
 func TestSeparateDebugFileByBuildID(t *testing.T) {
-	bin := buildC(t, "cprog", "-g", "-Wl,--build-id")
+	bin := buildCInto(t, t.TempDir(), "cprog", "-g", "-Wl,--build-id") // stripped below: not shared
 	for _, tool := range []string{"objcopy", "strip"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s (binutils) is not installed", tool)
