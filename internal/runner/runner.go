@@ -159,6 +159,9 @@ func (p *progress) tick(reg *metrics.Registry, now time.Time) {
 		return
 	}
 	if !p.inPlace {
+		if p.last.IsZero() {
+			p.last = reg.StartTime()
+		}
 		if now.Sub(p.last) < p.every {
 			return
 		}
