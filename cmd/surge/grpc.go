@@ -36,7 +36,7 @@ type grpcFlags struct {
 }
 
 func (g *grpcFlags) define(fs *flag.FlagSet) {
-	fs.StringVar(&g.data, "data", "", "the request as JSON, e.g. '{\"name\":\"x\"}' (default {})")
+	fs.StringVar(&g.data, "data", "", "the request as JSON, e.g. '{\"name\":\"x\"}' (default {}); a JSON array of messages for client and bidi streams")
 	fs.StringVar(&g.dataFile, "data-file", "", "read the JSON request from a file")
 	fs.Var(&g.protos, "proto", "proto source file defining the method (repeatable; default: server reflection)")
 	fs.Var(&g.importPaths, "import-path", "directory to resolve --proto files and their imports in (repeatable)")
@@ -129,13 +129,13 @@ func (g *grpcFlags) config(ctx context.Context, fs *flag.FlagSet, f *runFlags) (
 	// Prepare once up front, so an unknown method or a bad request is one
 	// usage error before the run rather than an error per VU.
 	reg := metrics.NewRegistry()
-	if _, err := grpcvu.NewFixedVU(vu.New(reg, 1, 0, "check", reg.Intern()), conns[0], schema, f.method, req, p); err != nil {
+	if _, err := grpcvu.NewQuickVU(vu.New(reg, 1, 0, "check", reg.Intern()), conns[0], schema, f.method, req, p); err != nil {
 		closeAll()
 		return runner.Config{}, none, usageErrorf("%w", err)
 	}
 	sc := &engine.Scenario{Name: "default", Executor: exec, GracefulStop: f.gracefulStop,
 		NewVU: func(st *vu.State) (engine.VU, error) {
-			return grpcvu.NewFixedVU(st, conns[st.ID%len(conns)], schema, f.method, req, p)
+			return grpcvu.NewQuickVU(st, conns[st.ID%len(conns)], schema, f.method, req, p)
 		}}
 	return runner.Config{Scenarios: []*engine.Scenario{sc}}, closeAll, nil
 }

@@ -67,6 +67,31 @@ func TestGRPCQuick(t *testing.T) {
 	}
 }
 
+func TestGRPCQuickStream(t *testing.T) {
+	srv := grpcServer(t, grpctest.Options{})
+	summary := filepath.Join(t.TempDir(), "summary.json")
+	code, stdout, stderr := runCLI(t, context.Background(), "grpc", srv.Addr, "--plaintext", "--method", "surge.echo.v1.Echo/Chat",
+		"--data", `[{"message":"a"},{"message":"b"},{"message":"c"}]`, "-u", "2", "-i", "10", "--no-save", "-q", "--summary-export", summary)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	var sum struct {
+		Metrics map[string]map[string]any `json:"metrics"`
+	}
+	data, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{"grpc_streams": 10, "grpc_streams_msgs_sent": 30, "grpc_streams_msgs_received": 30} {
+		if got := sum.Metrics[name]["count"]; got != want {
+			t.Errorf("%s %v, want %v", name, got, want)
+		}
+	}
+}
+
 func TestGRPCQuickFailures(t *testing.T) {
 	srv := grpcServer(t, grpctest.Options{})
 	// Calls that fail on the server are samples: the run succeeds unless a
@@ -104,8 +129,8 @@ func TestGRPCBadInput(t *testing.T) {
 			`method "surge.echo.v1.Echo/Shout" not found (known: /grpc.health.v1.Health/Check,`},
 		{"request off the schema", append([]string{"grpc", srv.Addr, "--plaintext", "--data", `{"mesage":"x"}`}, say...), ExitUsage,
 			`does not match surge.echo.v1.EchoRequest: (line 1:2): unknown field "mesage"`},
-		{"streaming method", append([]string{"grpc", srv.Addr, "--plaintext", "--method", "surge.echo.v1.Echo/Chat"}, say[2:]...), ExitUsage,
-			"a bidi_stream method; quick mode calls unary methods"},
+		{"stream messages not an array", append([]string{"grpc", srv.Addr, "--plaintext", "--method", "surge.echo.v1.Echo/Chat", "--data", `[{"message":"a"`}, say[2:]...), ExitUsage,
+			"stream /surge.echo.v1.Echo/Chat: the messages are not a JSON array"},
 		{"proto that does not parse", append([]string{"grpc", srv.Addr, "--plaintext", "--proto", broken}, say...), ExitUsage,
 			"--proto: loading protos: " + broken + ":4:1: syntax error: expecting ';'"},
 		{"protoset missing", append([]string{"grpc", srv.Addr, "--plaintext", "--protoset", filepath.Join(dir, "none.protoset")}, say...), ExitUsage,

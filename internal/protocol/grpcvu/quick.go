@@ -1,7 +1,9 @@
 package grpcvu
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // FixedVU makes one prepared unary call per iteration: the VU of a quick
@@ -78,5 +81,82 @@ func (v *FixedVU) RunIteration(ctx context.Context) error {
 	if err != nil {
 		v.c.st.Registry.Errors.Add("grpc", st.Code().String()+": "+st.Message(), v.m.Path)
 	}
+	return nil
+}
+
+// QuickVU is a VU of surge grpc: FixedVU for unary methods, FixedStreamVU
+// for streaming ones.
+type QuickVU interface {
+	RunIteration(ctx context.Context) error
+}
+
+// NewQuickVU prepares method with the JSON request: one message, or for a
+// client or bidirectional stream a JSON array of the messages to send.
+func NewQuickVU(st *vu.State, conn *Conn, schema *Schema, method string, req []byte, p InvokeParams) (QuickVU, error) {
+	m, err := schema.Method(method)
+	if err != nil {
+		return nil, fmt.Errorf("invoke: %w", err)
+	}
+	if !m.ClientStreaming && !m.ServerStreaming {
+		return NewFixedVU(st, conn, schema, method, req, p)
+	}
+	return NewFixedStreamVU(st, conn, schema, m, req, p)
+}
+
+// FixedStreamVU opens one stream per iteration, writes the prepared
+// messages, ends its side and reads every reply (counted, not decoded
+// into JSON). A stream that ends with a non-OK status is counted in the
+// error log; the VU goes on.
+type FixedStreamVU struct {
+	c    *Client
+	m    *Method
+	msgs []proto.Message
+	p    InvokeParams
+}
+
+// NewFixedStreamVU parses the messages once.
+func NewFixedStreamVU(st *vu.State, conn *Conn, schema *Schema, m *Method, req []byte, p InvokeParams) (*FixedStreamVU, error) {
+	c := New(st)
+	c.UseConn(conn)
+	c.SetSchema(schema)
+	var parts []json.RawMessage
+	trimmed := bytes.TrimSpace(req)
+	if m.ClientStreaming && len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &parts); err != nil {
+			return nil, fmt.Errorf("stream %s: the messages are not a JSON array: %w", m.Path, err)
+		}
+	} else {
+		parts = []json.RawMessage{trimmed}
+	}
+	v := &FixedStreamVU{c: c, m: m, p: p}
+	for i, part := range parts {
+		msg, err := schema.NewRequest(m, part)
+		if err != nil {
+			if len(parts) > 1 {
+				return nil, fmt.Errorf("message %d: %w", i, err)
+			}
+			return nil, err
+		}
+		v.msgs = append(v.msgs, msg)
+	}
+	return v, nil
+}
+
+// RunIteration makes one stream.
+func (v *FixedStreamVU) RunIteration(ctx context.Context) error {
+	s, err := v.c.NewStream(ctx, v.m.Path, v.p, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			v.c.st.Registry.Errors.Add("grpc", err.Error(), v.m.Path)
+		}
+		return nil
+	}
+	for _, msg := range v.msgs {
+		if s.send(msg) != nil {
+			break // the stream's end has the reason
+		}
+	}
+	s.End()
+	s.Wait()
 	return nil
 }

@@ -57,3 +57,51 @@ func TestFixedVU(t *testing.T) {
 		}
 	}
 }
+
+func TestQuickStreams(t *testing.T) {
+	srv := startServer(t, grpctest.Options{})
+	conn, err := Dial(context.Background(), srv.Addr, ConnectParams{Plaintext: true, Reflect: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tests := []struct {
+		method, req    string
+		sent, received float64
+	}{
+		{repeat, `{"message":"r","repeat":4}`, 1, 4},
+		{collect, `[{"message":"a"},{"message":"b"},{"message":"c"}]`, 3, 1},
+		{chat, `[{"message":"a"},{"message":"b"}]`, 2, 2},
+		{chat, `{"message":"one"}`, 1, 1},
+	}
+	for _, tc := range tests {
+		reg := metrics.NewRegistry()
+		v, err := NewQuickVU(vu.New(reg, 1, 0, "default", reg.Intern()), conn, conn.Schema, tc.method, []byte(tc.req), InvokeParams{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.method, err)
+		}
+		for i := 0; i < 5; i++ {
+			v.RunIteration(context.Background())
+		}
+		reg.Tick(time.Now().Add(time.Hour))
+		got := func(name string) float64 { return reg.Total(reg.Get(name)).Sum }
+		if got("grpc_streams") != 5 || got("grpc_streams_msgs_sent") != 5*tc.sent || got("grpc_streams_msgs_received") != 5*tc.received {
+			t.Errorf("%s %s: streams %v, sent %v, received %v; want 5, %v, %v", tc.method, tc.req,
+				got("grpc_streams"), got("grpc_streams_msgs_sent"), got("grpc_streams_msgs_received"), 5*tc.sent, 5*tc.received)
+		}
+		if n := reg.Errors.Count("grpc"); n != 0 {
+			t.Errorf("%s: %d errors", tc.method, n)
+		}
+	}
+	reg := metrics.NewRegistry()
+	for _, tc := range []struct{ method, req, want string }{
+		{collect, `[{"message":"a"},{"mesage":"b"}]`, `message 1: request for /surge.echo.v1.Echo/Collect does not match surge.echo.v1.EchoRequest: (line 1:2): unknown field "mesage"`},
+		{collect, `[{"message":"a"},`, "the messages are not a JSON array"},
+		{"surge.echo.v1.Echo/Nope", `{}`, `invoke: method "surge.echo.v1.Echo/Nope" not found`},
+	} {
+		_, err := NewQuickVU(vu.New(reg, 1, 0, "default", reg.Intern()), conn, conn.Schema, tc.method, []byte(tc.req), InvokeParams{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: %v, want %q", tc.method, tc.req, err, tc.want)
+		}
+	}
+}

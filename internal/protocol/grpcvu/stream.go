@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -43,17 +44,19 @@ type StreamEvent struct {
 // the stream's receive goroutine, in order: data…, then error if the call
 // failed, then end. A JS module hands them to its event loop.
 type Stream struct {
-	c      *Client
-	m      *Method
-	cs     grpc.ClientStream
-	cancel context.CancelFunc
-	on     func(StreamEvent)
-	shard  *metrics.Shard
-	sent   *metrics.Agg
-	recv   *metrics.Agg
-	writes int
-	ended  bool
-	done   chan struct{}
+	c       *Client
+	m       *Method
+	cs      grpc.ClientStream
+	cancel  context.CancelFunc
+	on      func(StreamEvent)
+	shard   *metrics.Shard
+	sent    *metrics.Agg
+	recv    *metrics.Agg
+	writes  int
+	ended   bool
+	discard bool // nobody listens: received messages are counted, not rendered
+	parent  context.Context
+	done    chan struct{}
 
 	mu    sync.Mutex
 	final *status.Status
@@ -72,6 +75,7 @@ func (c *Client) NewStream(ctx context.Context, name string, p InvokeParams, on 
 	if !m.ClientStreaming && !m.ServerStreaming {
 		return nil, fmt.Errorf("stream %s: a unary method; use invoke", m.Path)
 	}
+	parent := ctx
 	if len(p.Metadata) > 0 {
 		ctx = metadata.NewOutgoingContext(ctx, metadata.New(p.Metadata))
 	}
@@ -87,13 +91,14 @@ func (c *Client) NewStream(ctx context.Context, name string, p InvokeParams, on 
 		cancel()
 		return nil, fmt.Errorf("stream %s: %w", m.Path, err)
 	}
-	if on == nil {
+	discard := on == nil
+	if discard {
 		on = func(StreamEvent) {}
 	}
 	tags := c.tagsFor(m, -1, p.Tags)
 	sh := c.st.Shard
 	s := &Stream{c: c, m: m, cs: cs, cancel: cancel, on: on, shard: sh,
-		sent: sh.Sink(c.m.MsgsSent, tags), recv: sh.Sink(c.m.MsgsReceived, tags), done: make(chan struct{})}
+		sent: sh.Sink(c.m.MsgsSent, tags), recv: sh.Sink(c.m.MsgsReceived, tags), done: make(chan struct{}), discard: discard, parent: parent}
 	sh.Add(c.m.Streams, tags, 1)
 	go s.receive()
 	return s, nil
@@ -112,6 +117,11 @@ func (s *Stream) Write(req []byte) error {
 	if err != nil {
 		return fmt.Errorf("stream write: %w", err)
 	}
+	return s.send(msg)
+}
+
+// send sends a message that matches the schema.
+func (s *Stream) send(msg proto.Message) error {
 	if err := s.cs.SendMsg(msg); err != nil {
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("stream %s: write after the server ended the stream", s.m.Path)
@@ -177,6 +187,9 @@ func (s *Stream) receive() {
 		s.shard.Lock()
 		s.recv.Add(1)
 		s.shard.Unlock()
+		if s.discard {
+			continue
+		}
 		js, err := s.c.schema.JSON(out)
 		if err != nil {
 			final = status.New(codes.Internal, "rendering a message: "+err.Error())
@@ -186,7 +199,7 @@ func (s *Stream) receive() {
 	}
 	s.mu.Lock()
 	s.final = final
-	stopped := s.stop
+	stopped := s.stop || s.parent.Err() != nil // cut off by the caller: not a failure
 	s.mu.Unlock()
 	hdr, _ := s.cs.Header()
 	if final.Code() != codes.OK {
