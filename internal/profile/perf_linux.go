@@ -127,7 +127,12 @@ func (r *perfRing) read(fn func(rawSample)) {
 		hdr := r.at(tail, 8)
 		typ := binary.LittleEndian.Uint32(hdr[0:4])
 		recSize := uint64(binary.LittleEndian.Uint16(hdr[6:8]))
-		if recSize < 8 || tail+recSize > head || recSize > size {
+		if recSize < 8 || recSize > size {
+			tail = head // a corrupt header: drop what is there rather than spin on it
+			r.lost++
+			break
+		}
+		if tail+recSize > head {
 			break
 		}
 		rec := r.at(tail, recSize)
