@@ -63,6 +63,30 @@ func Dial(ctx context.Context, addr string, p ConnectParams) (*Conn, error) {
 		timeout = DefaultConnectTimeout
 	}
 	rec := &dialRecorder{}
+	cc, err := grpc.NewClient("passthrough:///"+addr, dialOptions(p, rec)...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := waitReady(dctx, cc, rec, timeout); err != nil {
+		cc.Close()
+		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+	}
+	c := &Conn{CC: cc, Addr: addr}
+	if p.Reflect {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if c.Schema, err = Reflect(rctx, cc, p.ReflectMetadata); err != nil {
+			cc.Close()
+			return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+		}
+	}
+	return c, nil
+}
+
+// dialOptions turns connect's params into grpc-go's options.
+func dialOptions(p ConnectParams, rec *dialRecorder) []grpc.DialOption {
 	opts := []grpc.DialOption{
 		grpc.WithUserAgent("surge"),
 		grpc.WithContextDialer(rec.dial),
@@ -95,26 +119,7 @@ func Dial(ctx context.Context, addr string, p ConnectParams) (*Conn, error) {
 	if p.Authority != "" {
 		opts = append(opts, grpc.WithAuthority(p.Authority))
 	}
-	cc, err := grpc.NewClient("passthrough:///"+addr, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
-	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := waitReady(dctx, cc, rec, timeout); err != nil {
-		cc.Close()
-		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
-	}
-	c := &Conn{CC: cc, Addr: addr}
-	if p.Reflect {
-		rctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		if c.Schema, err = Reflect(rctx, cc, p.ReflectMetadata); err != nil {
-			cc.Close()
-			return nil, fmt.Errorf("connecting to %s: %w", addr, err)
-		}
-	}
-	return c, nil
+	return opts
 }
 
 // waitReady connects and waits for the connection to be ready. The first

@@ -113,25 +113,10 @@ func Dial(ctx context.Context, st *vu.State, rawURL string, p Params) (*Socket, 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	opts := &websocket.DialOptions{HTTPHeader: p.Headers, Subprotocols: p.Subprotocols,
-		OnPingReceived: func(_ context.Context, b []byte) bool {
-			s.emit(Event{Kind: Ping, Data: append([]byte(nil), b...)})
-			return true
-		},
-		OnPongReceived: func(_ context.Context, b []byte) {
-			s.emit(Event{Kind: Pong, Data: append([]byte(nil), b...)})
-		},
-	}
-	if p.TLS != nil {
-		opts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: p.TLS}}
-	}
-	if p.Compression {
-		opts.CompressionMode = websocket.CompressionContextTakeover
-	}
 	hctx, cancel := context.WithTimeout(s.ctx, timeout)
 	defer cancel()
 	s.start = time.Now()
-	conn, hr, err := websocket.Dial(hctx, rawURL, opts)
+	conn, hr, err := websocket.Dial(hctx, rawURL, s.dialOptions(p))
 	took := time.Since(s.start)
 	resp := &Response{URL: rawURL}
 	if hr != nil {
@@ -155,6 +140,27 @@ func Dial(ctx context.Context, st *vu.State, rawURL string, p Params) (*Socket, 
 	s.sinks.connecting.Add(ms(took))
 	s.sinks.shard.Unlock()
 	return s, resp, nil
+}
+
+// dialOptions turns connect's params into coder/websocket's options; pings
+// and pongs from the peer become events.
+func (s *Socket) dialOptions(p Params) *websocket.DialOptions {
+	opts := &websocket.DialOptions{HTTPHeader: p.Headers, Subprotocols: p.Subprotocols,
+		OnPingReceived: func(_ context.Context, b []byte) bool {
+			s.emit(Event{Kind: Ping, Data: append([]byte(nil), b...)})
+			return true
+		},
+		OnPongReceived: func(_ context.Context, b []byte) {
+			s.emit(Event{Kind: Pong, Data: append([]byte(nil), b...)})
+		},
+	}
+	if p.TLS != nil {
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: p.TLS}}
+	}
+	if p.Compression {
+		opts.CompressionMode = websocket.CompressionContextTakeover
+	}
+	return opts
 }
 
 func nameOr(name, url string) string {
