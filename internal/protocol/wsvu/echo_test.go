@@ -22,6 +22,17 @@ func TestEchoVU(t *testing.T) {
 		t.Errorf("ws_session_duration count %d, want 1", n)
 	}
 
+	// A server that pings: the echo VU answers and carries on.
+	st = newState()
+	v = NewEchoVU(st, srv.URL+"/ping", Params{}, []byte("x"), false)
+	for i := 0; i < 10; i++ {
+		v.RunIteration(context.Background())
+	}
+	v.Stop(context.Background())
+	if got := total(st, "ws_msgs_received").Sum; got != 10 {
+		t.Errorf("pinged: ws_msgs_received %v, want 10", got)
+	}
+
 	// A server that drops the connection: each failure is counted and the
 	// next iteration opens a new session.
 	st = newState()

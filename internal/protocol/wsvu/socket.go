@@ -107,7 +107,8 @@ func Dial(ctx context.Context, st *vu.State, rawURL string, p Params) (*Socket, 
 	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 		return nil, nil, fmt.Errorf("connecting to %q: want a ws:// or wss:// URL", rawURL)
 	}
-	s := &Socket{st: st, events: make(chan Event, 64), timers: make(chan func(), 16), stopped: make(chan struct{})}
+	s := &Socket{st: st, events: make(chan Event, 64), timers: make(chan func(), 16), stopped: make(chan struct{}),
+		emit: func(Event) {}} // until Run or Start: the echo VU reads by itself
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	timeout := p.Timeout
 	if timeout <= 0 {
