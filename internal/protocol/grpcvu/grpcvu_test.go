@@ -71,7 +71,7 @@ func TestInvokeUnary(t *testing.T) {
 	srv := startServer(t, grpctest.Options{})
 	st, c := connected(t, srv)
 	ctx := context.Background()
-	resp, err := c.Invoke(ctx, say, []byte(`{"message":"hello"}`), InvokeParams{Metadata: map[string]string{"x-test": "1"}})
+	resp, err := c.Invoke(ctx, say, []byte(`{"message":"hello"}`), InvokeParams{Metadata: map[string]string{"x-echo": "sent"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +90,12 @@ func TestInvokeUnary(t *testing.T) {
 	}
 	if got := resp.Headers.Get("content-type"); len(got) != 1 || got[0] != "application/grpc" {
 		t.Errorf("headers %v, want content-type application/grpc", resp.Headers)
+	}
+	if got := resp.Headers.Get("x-echo"); len(got) != 1 || got[0] != "sent" {
+		t.Errorf("headers %v: the metadata sent did not come back", resp.Headers)
+	}
+	if got := resp.Trailers.Get("x-served-by"); len(got) != 1 || got[0] != "grpctest" {
+		t.Errorf("trailers %v, want x-served-by", resp.Trailers)
 	}
 
 	resp, err = c.Invoke(ctx, say, []byte(`{"message":"x","fail_code":5}`), InvokeParams{})
@@ -130,9 +136,13 @@ func TestInvokeMeasuresFromDueTime(t *testing.T) {
 
 func TestReflection(t *testing.T) {
 	for _, alpha := range []bool{false, true} {
-		srv := startServer(t, grpctest.Options{OnlyV1Alpha: alpha})
+		srv := startServer(t, grpctest.Options{OnlyV1Alpha: alpha, ReflectToken: "t"})
 		_, c := newVU(t)
-		err := c.Connect(context.Background(), srv.Addr, ConnectParams{Plaintext: true, Reflect: true, ReflectMetadata: map[string]string{"x-token": "t"}})
+		err := c.Connect(context.Background(), srv.Addr, ConnectParams{Plaintext: true, Reflect: true, ReflectMetadata: map[string]string{"x-token": "wrong"}})
+		if err == nil || !strings.Contains(err.Error(), "server reflection: rpc error: code = Unauthenticated desc = reflection needs x-token") {
+			t.Errorf("reflection with the wrong token: %v", err)
+		}
+		err = c.Connect(context.Background(), srv.Addr, ConnectParams{Plaintext: true, Reflect: true, ReflectMetadata: map[string]string{"x-token": "t"}})
 		if err != nil {
 			t.Fatalf("v1alpha only %v: %v", alpha, err)
 		}

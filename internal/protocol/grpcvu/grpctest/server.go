@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	rpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	rpbalpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
@@ -62,6 +63,9 @@ type Options struct {
 	// OnlyV1Alpha serves only the older reflection protocol, as servers
 	// built with older gRPC libraries do.
 	OnlyV1Alpha bool
+	// ReflectToken, when set, is the "x-token" metadata reflection
+	// requests must carry.
+	ReflectToken string
 }
 
 // Start serves Echo, health and reflection until Stop.
@@ -78,7 +82,7 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpctest: %w", err)
 	}
-	var opts []grpc.ServerOption
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(echoMetadata), grpc.ChainStreamInterceptor(o.guardReflection)}
 	if o.TLS != nil {
 		opts = append(opts, grpc.Creds(o.TLS))
 	}
@@ -160,11 +164,21 @@ func (h *handler) reply(msg string, index int32) *dynamicpb.Message {
 	return r
 }
 
-func (h *handler) say(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+func (h *handler) say(srv any, ctx context.Context, dec func(any) error, intercept grpc.UnaryServerInterceptor) (any, error) {
 	req := dynamicpb.NewMessage(h.in)
 	if err := dec(req); err != nil {
 		return nil, err
 	}
+	if intercept == nil {
+		return h.answer(ctx, req)
+	}
+	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + Service + "/Say"}
+	return intercept(ctx, req, info, func(ctx context.Context, req any) (any, error) {
+		return h.answer(ctx, req.(*dynamicpb.Message))
+	})
+}
+
+func (h *handler) answer(_ context.Context, req *dynamicpb.Message) (any, error) {
 	if code := h.field(req, "fail_code").Int(); code != 0 {
 		return nil, status.Errorf(codes.Code(code), "failing as asked")
 	}
@@ -243,4 +257,25 @@ func (r resolver) FindDescriptorByName(name protoreflect.FullName) (protoreflect
 		return d, nil
 	}
 	return protoregistry.GlobalFiles.FindDescriptorByName(name)
+}
+
+// echoMetadata answers a call's "x-echo" metadata in an "x-echo" header,
+// and sets an "x-served-by" trailer.
+func echoMetadata(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("x-echo")) > 0 {
+		grpc.SetHeader(ctx, metadata.Pairs("x-echo", md.Get("x-echo")[0]))
+	}
+	grpc.SetTrailer(ctx, metadata.Pairs("x-served-by", "grpctest"))
+	return h(ctx, req)
+}
+
+// guardReflection turns away reflection requests without the token.
+func (o Options) guardReflection(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if o.ReflectToken != "" && strings.Contains(info.FullMethod, "ServerReflection") {
+		md, _ := metadata.FromIncomingContext(ss.Context())
+		if got := md.Get("x-token"); len(got) == 0 || got[0] != o.ReflectToken {
+			return status.Error(codes.Unauthenticated, "reflection needs x-token")
+		}
+	}
+	return h(srv, ss)
 }
