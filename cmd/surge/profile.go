@@ -186,37 +186,41 @@ func recordProfile(ctx context.Context, stderr io.Writer, tf *targetFlags, kind 
 	if kind != "cpu" {
 		return nil, usageErrorf("--kind %s needs --url (a Go pprof endpoint); a process is sampled for CPU", kind)
 	}
-	var cmd *exec.Cmd
-	if len(cmdArgs) > 0 {
-		cmd = exec.Command(cmdArgs[0], cmdArgs[1:]...)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, stderr
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("starting %s: %w", cmdArgs[0], err)
+	if len(cmdArgs) == 0 {
+		ss, err := profile.Start(ctx, tf.target(), tf.options())
+		if err != nil {
+			return nil, err
 		}
-		tf.pid = cmd.Process.Pid
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		defer func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(2 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		}()
+		return recordSession(ctx, stderr, ss, tf.pid, tf.duration)
 	}
-	return recordPID(ctx, stderr, tf)
-}
-
-func recordPID(ctx context.Context, stderr io.Writer, tf *targetFlags) (*pprofile.Profile, error) {
-	ss, err := profile.Start(ctx, tf.target(), tf.options())
+	// A launched command is sampled from its first instruction, with every
+	// thread (and, with --subprocesses, process) it starts.
+	cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, stderr
+	ss, err := profile.StartCommand(ctx, cmd, tf.subprocesses, tf.options())
 	if err != nil {
 		return nil, err
 	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	return recordSession(ctx, stderr, ss, cmd.Process.Pid, tf.duration)
+}
+
+// recordSession waits for ctx, d (0: no limit) or the process's exit,
+// then stops ss and returns its profile.
+func recordSession(ctx context.Context, stderr io.Writer, ss *profile.Session, pid int, d time.Duration) (*pprofile.Profile, error) {
 	var timeout <-chan time.Time
-	if tf.duration > 0 {
-		t := time.NewTimer(tf.duration)
+	if d > 0 {
+		t := time.NewTimer(d)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -225,7 +229,7 @@ func recordPID(ctx context.Context, stderr io.Writer, tf *targetFlags) (*pprofil
 	case <-ctx.Done():
 	case <-timeout:
 	case <-ss.Exited():
-		fmt.Fprintf(stderr, "process %d exited after %.1fs; writing what was collected\n", tf.pid, time.Since(start).Seconds())
+		fmt.Fprintf(stderr, "process %d exited after %.1fs; writing what was collected\n", pid, time.Since(start).Seconds())
 	}
 	p, err := ss.Stop()
 	if err != nil {

@@ -14,11 +14,11 @@
 // Subprocesses), and aggregates samples by stack as they arrive, so memory
 // grows with distinct stacks, not with time.
 //
-// Note: one event with inherit=1 on a launched command would catch threads
-// from their first instruction, but only for threads created after the
-// event, so an existing --pid still needs the per-thread scan; one
-// mechanism for both keeps the code small. A per-CPU event cannot be
-// limited to one process.
+// A launched command (StartCommand) is sampled differently: it is started
+// traced, stops at exec, and gets one inherited event per CPU (the kernel
+// will not mmap an inherited per-task event), so every thread and child it
+// creates is sampled from birth. An existing process cannot be covered that
+// way, since inheritance only reaches threads created after the event.
 //
 // Symbolization (symbolize.go, dwarf.go) is deferred until a profile is
 // cut. Each process's /proc/PID/maps is snapshotted when it is first seen,

@@ -69,6 +69,13 @@ func permissionError(pid int, err error) error {
 // It asks for kernel samples first and falls back to user-only sampling,
 // which perf_event_paranoid=2 still allows to unprivileged users.
 func openPerfRing(tid, rate, pages int, kernel bool) (*perfRing, error) {
+	return openPerfRingOn(tid, -1, rate, pages, kernel, 0)
+}
+
+// openPerfRingOn is openPerfRing on one CPU (-1: any) with extra attribute
+// bits. The kernel refuses to mmap an inherited event on any CPU, so
+// inherited events are opened once per CPU, as perf record does.
+func openPerfRingOn(tid, cpu, rate, pages int, kernel bool, extra uint64) (*perfRing, error) {
 	attr := unix.PerfEventAttr{
 		Type:              unix.PERF_TYPE_SOFTWARE,
 		Config:            unix.PERF_COUNT_SW_CPU_CLOCK,
@@ -81,12 +88,13 @@ func openPerfRing(tid, rate, pages int, kernel bool) (*perfRing, error) {
 	if !kernel {
 		attr.Bits |= unix.PerfBitExcludeCallchainKernel
 	}
+	attr.Bits |= extra
 	attr.Size = uint32(unsafe.Sizeof(attr))
 	attr.Sample_max_stack = 0
-	fd, err := unix.PerfEventOpen(&attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	fd, err := unix.PerfEventOpen(&attr, tid, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
 	if err == unix.EACCES || err == unix.EPERM {
 		attr.Bits |= unix.PerfBitExcludeKernel
-		fd, err = unix.PerfEventOpen(&attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+		fd, err = unix.PerfEventOpen(&attr, tid, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
 	}
 	if err != nil {
 		if err == unix.EACCES || err == unix.EPERM {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"strconv"
 	"strings"
@@ -53,6 +54,9 @@ type sampler struct {
 	pages    int
 	children bool
 	kernel   bool // kernel call chains
+	// inherit: one event on a launched command's first thread, inherited
+	// by every thread and child it creates; no per-thread scan.
+	inherit bool
 
 	mu     sync.Mutex
 	rings  map[int]*perfRing // by tid
@@ -88,6 +92,63 @@ func newSampler(pid, rate int, children, kernel bool) (*sampler, error) {
 	}
 	go s.loop()
 	return s, nil
+}
+
+// newInheritSampler samples pid, which must have one thread and be
+// stopped (a command traced at exec), with one inherited event per CPU, so
+// its threads and children are sampled from their first instruction.
+func newInheritSampler(pid, rate int, children, kernel bool) (*sampler, error) {
+	s := &sampler{
+		root: pid, rate: rate, children: children, kernel: kernel, inherit: true, pages: 64,
+		rings: map[int]*perfRing{}, procs: map[int]*procState{}, stacks: map[string]*stackCount{},
+		stop: make(chan struct{}), done: make(chan struct{}), exit: make(chan struct{}),
+		begin: time.Now(),
+	}
+	cpus, err := onlineCPUs()
+	if err != nil {
+		return nil, err
+	}
+	for i, cpu := range cpus {
+		r, err := openPerfRingOn(pid, cpu, rate, s.pages, kernel, unix.PerfBitInherit)
+		if err != nil {
+			s.closeAll()
+			return nil, err
+		}
+		s.rings[-1-i] = r // keyed apart from thread ids
+	}
+	s.noteProc(pid)
+	go s.loop()
+	return s, nil
+}
+
+// onlineCPUs lists the CPUs in /sys/devices/system/cpu/online ("0-3,6").
+func onlineCPUs() ([]int, error) {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return nil, fmt.Errorf("listing CPUs: %w", err)
+	}
+	return parseCPUList(strings.TrimSpace(string(b)))
+}
+
+func parseCPUList(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil, fmt.Errorf("bad CPU list %q", s)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("bad CPU list %q", s)
+			}
+		}
+		for c := a; c <= b; c++ {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // ringPages sizes each thread's ring for 100 ms of samples with 64-frame
@@ -138,6 +199,9 @@ func (s *sampler) drain() {
 // add aggregates one sample; it runs with s.mu held.
 func (s *sampler) add(rs rawSample) {
 	pid := int(rs.pid)
+	if s.inherit && !s.children && pid != s.root {
+		return // a child process, sampled through inheritance but not asked for
+	}
 	ps, ok := s.procs[pid]
 	if !ok {
 		s.noteProc(pid)
@@ -256,6 +320,12 @@ func sameRegions(a, b regions) bool {
 // It returns the first error opening an event, which matters only for the
 // very first scan (later threads may die between readdir and open).
 func (s *sampler) scan() error {
+	if s.inherit {
+		if len(tasks(s.root)) == 0 {
+			s.rootGone()
+		}
+		return nil
+	}
 	pids := []int{s.root}
 	if s.children {
 		pids = descendants(s.root)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -195,5 +196,46 @@ func TestKernelStacks(t *testing.T) {
 		if !kernel && !strings.Contains(text, ";[kernel] ") {
 			t.Errorf("without kernel stacks, time in the kernel is not one [kernel] frame:\n%s", firstLines(text, 5))
 		}
+	}
+}
+
+func TestStartCommandSamplesShortLivedThreads(t *testing.T) {
+	bin := buildC(t, "shortthreads", "-pthread")
+	cmd := exec.Command(bin, "1.5")
+	ss, err := StartCommand(context.Background(), cmd, false, Options{Rate: 499})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case <-ss.Exited():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the command did not exit")
+	}
+	p, err := ss.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("the command failed after being released: %v", err)
+	}
+	// Every thread lives 20 ms, less than the 100 ms thread rescan: only
+	// inheritance sees them all. Compare with the CPU time the command
+	// used (a per-thread scan gets about a tenth of it).
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	want := int64(0.7 * cpu.Seconds() * 499)
+	share, n := shareOf(p, "short_work")
+	if n < want || share < 0.8 {
+		var b bytes.Buffer
+		WriteTop(&b, p, 8)
+		t.Fatalf("short_work has %.0f%% of %d samples; the command used %v of CPU, so want >= %d samples, mostly short_work:\n%s",
+			100*share, n, cpu, want, b.String())
+	}
+}
+
+func TestStartCommandErrors(t *testing.T) {
+	if _, err := StartCommand(context.Background(), exec.Command("/nonexistent/prog"), false, Options{}); err == nil || !strings.Contains(err.Error(), "starting /nonexistent/prog") {
+		t.Fatalf("err = %v", err)
 	}
 }
