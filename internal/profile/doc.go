@@ -17,7 +17,9 @@
 // A launched command (StartCommand) is sampled differently: it is started
 // traced, stops at exec, and gets one inherited event per CPU (the kernel
 // will not mmap an inherited per-task event), so every thread and child it
-// creates is sampled from birth. An existing process cannot be covered that
+// creates is sampled from birth; the events' fork, exec (comm) and mmap2
+// records maintain each child's address map, so children too short-lived
+// for /proc/PID/maps to be read are still symbolized. An existing process cannot be covered that
 // way, since inheritance only reaches threads created after the event.
 //
 // Symbolization (symbolize.go, dwarf.go) is deferred until a profile is

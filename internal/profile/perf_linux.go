@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -126,8 +127,23 @@ func (r *perfRing) mmap(pages int) error {
 	return nil
 }
 
-// read hands every complete record in the ring to fn and frees the space.
-func (r *perfRing) read(fn func(rawSample)) {
+// taskEvent is a PERF_RECORD_MMAP2, _FORK or _COMM record: how a process
+// launched under inherited events changes its address space. They let a
+// child that exits before /proc/PID/maps is read still be symbolized.
+type taskEvent struct {
+	kind uint32 // unix.PERF_RECORD_MMAP2, _FORK or _COMM (exec only)
+	pid  uint32
+	ppid uint32 // FORK
+	r    region // MMAP2
+	comm string // COMM
+}
+
+// commExec marks a COMM record caused by exec (PERF_RECORD_MISC_COMM_EXEC).
+const commExec = 1 << 13
+
+// read hands every complete sample in the ring to fn, task events to ev
+// (when not nil), and frees the space.
+func (r *perfRing) read(fn func(rawSample), ev func(taskEvent)) {
 	head := atomic.LoadUint64(&r.meta.Data_head)
 	tail := r.meta.Data_tail
 	size := uint64(len(r.data))
@@ -148,6 +164,11 @@ func (r *perfRing) read(fn func(rawSample)) {
 		case unix.PERF_RECORD_SAMPLE:
 			if s, ok := parseSample(rec[8:]); ok {
 				fn(s)
+			}
+		case unix.PERF_RECORD_MMAP2, unix.PERF_RECORD_FORK, unix.PERF_RECORD_COMM:
+			misc := binary.LittleEndian.Uint16(hdr[4:6])
+			if e, ok := parseTaskEvent(typ, misc, rec[8:]); ok && ev != nil {
+				ev(e)
 			}
 		case unix.PERF_RECORD_LOST:
 			if len(rec) >= 24 {
@@ -173,6 +194,45 @@ func (r *perfRing) at(pos, n uint64) []byte {
 	k := copy(b, r.data[start:])
 	copy(b[k:], r.data[:n-uint64(k)])
 	return b
+}
+
+// parseTaskEvent decodes the records enabled by the mmap2, comm and task
+// attribute bits (without sample_id_all).
+func parseTaskEvent(typ uint32, misc uint16, b []byte) (taskEvent, bool) {
+	le := binary.LittleEndian
+	if len(b) < 8 {
+		return taskEvent{}, false
+	}
+	e := taskEvent{kind: typ, pid: le.Uint32(b)}
+	switch typ {
+	case unix.PERF_RECORD_FORK:
+		e.ppid = le.Uint32(b[4:])
+		return e, e.pid != e.ppid // a new thread is not a new address space
+	case unix.PERF_RECORD_COMM:
+		name := b[8:]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		e.comm = string(name)
+		return e, misc&commExec != 0
+	case unix.PERF_RECORD_MMAP2:
+		// pid, tid, addr, len, pgoff, maj, min, ino, ino_generation, prot, flags, filename
+		if len(b) < 64 {
+			return taskEvent{}, false
+		}
+		addr, n, pgoff := le.Uint64(b[8:]), le.Uint64(b[16:]), le.Uint64(b[24:])
+		prot := le.Uint32(b[56:])
+		name := b[64:]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		e.r = region{start: addr, end: addr + n, offset: pgoff, exec: prot&unix.PROT_EXEC != 0, inode: le.Uint64(b[40:]), path: string(name)}
+		if strings.HasPrefix(e.r.path, "//anon") {
+			e.r.path = ""
+		}
+		return e, true
+	}
+	return taskEvent{}, false
 }
 
 // parseSample decodes a sample body laid out by sampleType:

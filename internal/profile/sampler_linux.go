@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"golang.org/x/sys/unix"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,7 +110,8 @@ func newInheritSampler(pid, rate int, children, kernel bool) (*sampler, error) {
 		return nil, err
 	}
 	for i, cpu := range cpus {
-		r, err := openPerfRingOn(pid, cpu, rate, s.pages, kernel, unix.PerfBitInherit)
+		r, err := openPerfRingOn(pid, cpu, rate, s.pages, kernel,
+			unix.PerfBitInherit|unix.PerfBitMmap|unix.PerfBitMmap2|unix.PerfBitComm|unix.PerfBitCommExec|unix.PerfBitTask)
 		if err != nil {
 			s.closeAll()
 			return nil, err
@@ -192,7 +194,7 @@ func (s *sampler) drain() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.rings {
-		r.read(s.add)
+		r.read(s.add, s.taskEvent)
 	}
 }
 
@@ -255,6 +257,61 @@ func (s *sampler) noteProc(pid int) {
 		ps.comm = strings.TrimSpace(string(b))
 	}
 	s.procs[pid] = ps
+}
+
+// taskEvent keeps a launched command's address maps from the kernel's
+// records; it runs with s.mu held. Each change makes a new snapshot, since
+// a cut may be symbolizing the previous one.
+func (s *sampler) taskEvent(e taskEvent) {
+	pid := int(e.pid)
+	switch e.kind {
+	case unix.PERF_RECORD_FORK:
+		child := &procState{alive: true, lastMaps: time.Now()}
+		if parent, ok := s.procs[int(e.ppid)]; ok {
+			child.comm = parent.comm
+			if len(parent.snaps) > 0 {
+				child.snaps = []regions{parent.snaps[0]}
+			}
+		}
+		s.procs[pid] = child
+	case unix.PERF_RECORD_COMM: // exec: a new address space follows
+		ps := s.proc(pid)
+		ps.push(regions{})
+		ps.comm = e.comm
+	case unix.PERF_RECORD_MMAP2:
+		ps := s.proc(pid)
+		var cur regions
+		if len(ps.snaps) > 0 {
+			cur = ps.snaps[0]
+		}
+		ps.snaps = append([]regions{withRegion(cur, e.r)}, ps.snaps...)
+		if len(ps.snaps) > 8 {
+			ps.snaps = ps.snaps[:8]
+		}
+	}
+}
+
+// proc returns pid's state, creating an empty one.
+func (s *sampler) proc(pid int) *procState {
+	ps, ok := s.procs[pid]
+	if !ok {
+		ps = &procState{alive: true, lastMaps: time.Now()}
+		s.procs[pid] = ps
+	}
+	return ps
+}
+
+// withRegion returns a copy of rs with r mapped over whatever it overlaps.
+func withRegion(rs regions, r region) regions {
+	out := make(regions, 0, len(rs)+1)
+	for _, x := range rs {
+		if x.end <= r.start || x.start >= r.end {
+			out = append(out, x)
+		}
+	}
+	out = append(out, r)
+	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
+	return out
 }
 
 // remap adds a fresh snapshot of pid's maps; it runs with s.mu held.
@@ -360,7 +417,7 @@ func (s *sampler) scan() error {
 	}
 	for tid, r := range s.rings {
 		if _, ok := live[tid]; !ok {
-			r.read(s.add)
+			r.read(s.add, s.taskEvent)
 			s.lost += r.lost
 			r.close()
 			delete(s.rings, tid)

@@ -239,3 +239,37 @@ func TestStartCommandErrors(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestStartCommandNamesShortLivedChildren(t *testing.T) {
+	bin := buildC(t, "cprog")
+	// Forty children of 10 ms each, one after another: most exit before
+	// the sampler's next 20 ms drain could read their /proc/PID/maps; the
+	// kernel's mmap records name them.
+	script := "i=0; while [ $i -lt 40 ]; do " + bin + " 0.01 >/dev/null; i=$((i+1)); done"
+	cmd := exec.Command("/bin/sh", "-c", script)
+	ss, err := StartCommand(context.Background(), cmd, true, Options{Rate: 999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go cmd.Wait()
+	select {
+	case <-ss.Exited():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the script did not finish")
+	}
+	p, err := ss.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	share, n := shareOf(p, "c_leaf")
+	if n < 50 || share < 0.7 {
+		var b bytes.Buffer
+		WriteTop(&b, p, 8)
+		t.Fatalf("c_leaf has %.0f%% of %d samples from short-lived children; want most:\n%s", 100*share, n, b.String())
+	}
+	var col bytes.Buffer
+	WriteCollapsed(&col, p, 0)
+	if !strings.Contains(col.String(), "[cprog];") {
+		t.Errorf("children's stacks are not under their command [cprog]:\n%s", firstLines(col.String(), 5))
+	}
+}
