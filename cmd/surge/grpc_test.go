@@ -193,3 +193,13 @@ func TestGRPCMutualTLS(t *testing.T) {
 		t.Errorf("without a client certificate: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestRunGRPCFlag: surge run --grpc ADDR is the same quick test as surge grpc.
+func TestRunGRPCFlag(t *testing.T) {
+	srv := grpcServer(t, grpctest.Options{})
+	code, stdout, stderr := runCLI(t, context.Background(), "run", "-i", "10", "--grpc", srv.Addr, "--plaintext",
+		"--method", "surge.echo.v1.Echo/Say", "--data", `{"message":"hi"}`, "--no-save")
+	if code != 0 || !strings.Contains(stdout, "grpc_req_duration") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}

@@ -154,6 +154,9 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 }
 
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	if addr, rest, ok := cutFlag(args, "grpc"); ok { // surge run --grpc ADDR … is surge grpc ADDR …
+		return grpcCmd(ctx, stdout, stderr, append([]string{addr}, rest...))
+	}
 	var f runFlags
 	fs := newFlagSet("run")
 	f.define(fs)
@@ -460,4 +463,22 @@ func stageCuts(scs []*engine.Scenario) ([]time.Duration, []float64) {
 		return cuts, targets
 	}
 	return nil, []float64{1}
+}
+
+// cutFlag removes --name VALUE (or --name=VALUE, -name …) from args.
+func cutFlag(args []string, name string) (value string, rest []string, found bool) {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		for _, p := range []string{"--" + name, "-" + name} {
+			if a == p && i+1 < len(args) {
+				return args[i+1], append(append([]string{}, args[:i]...), args[i+2:]...), true
+			}
+			if v, ok := strings.CutPrefix(a, p+"="); ok {
+				return v, append(append([]string{}, args[:i]...), args[i+1:]...), true
+			}
+		}
+	}
+	return "", args, false
 }
