@@ -4,9 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,8 +45,9 @@ type procState struct {
 
 // sampler samples every thread of a process (and, optionally, its
 // descendants) with one perf event per thread, following new threads by
-// rescanning /proc/PID/task. Samples are aggregated by stack as they are
-// read, so memory grows with distinct stacks, not with time.
+// rescanning /proc/PID/task — or, for a launched command, with inherited
+// per-CPU events (launch_linux.go). Samples are aggregated by stack as
+// they are read, so memory grows with distinct stacks, not with time.
 type sampler struct {
 	root     int
 	rate     int
@@ -75,12 +74,7 @@ type sampler struct {
 // newSampler opens events on every thread of pid. An error opening the
 // first thread (permissions, no such process) is returned as is.
 func newSampler(pid, rate int, children, kernel bool) (*sampler, error) {
-	s := &sampler{
-		root: pid, rate: rate, children: children, kernel: kernel, pages: ringPages(rate),
-		rings: map[int]*perfRing{}, procs: map[int]*procState{}, stacks: map[string]*stackCount{},
-		stop: make(chan struct{}), done: make(chan struct{}), exit: make(chan struct{}),
-		begin: time.Now(),
-	}
+	s := newSamplerState(pid, rate, ringPages(rate), children, kernel)
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
 		return nil, fmt.Errorf("no process with pid %d", pid)
 	}
@@ -95,62 +89,13 @@ func newSampler(pid, rate int, children, kernel bool) (*sampler, error) {
 	return s, nil
 }
 
-// newInheritSampler samples pid, which must have one thread and be
-// stopped (a command traced at exec), with one inherited event per CPU, so
-// its threads and children are sampled from their first instruction.
-func newInheritSampler(pid, rate int, children, kernel bool) (*sampler, error) {
-	s := &sampler{
-		root: pid, rate: rate, children: children, kernel: kernel, inherit: true, pages: 64,
+func newSamplerState(pid, rate, pages int, children, kernel bool) *sampler {
+	return &sampler{
+		root: pid, rate: rate, children: children, kernel: kernel, pages: pages,
 		rings: map[int]*perfRing{}, procs: map[int]*procState{}, stacks: map[string]*stackCount{},
 		stop: make(chan struct{}), done: make(chan struct{}), exit: make(chan struct{}),
 		begin: time.Now(),
 	}
-	cpus, err := onlineCPUs()
-	if err != nil {
-		return nil, err
-	}
-	for i, cpu := range cpus {
-		r, err := openPerfRingOn(pid, cpu, rate, s.pages, kernel,
-			unix.PerfBitInherit|unix.PerfBitMmap|unix.PerfBitMmap2|unix.PerfBitComm|unix.PerfBitCommExec|unix.PerfBitTask)
-		if err != nil {
-			s.closeAll()
-			return nil, err
-		}
-		s.rings[-1-i] = r // keyed apart from thread ids
-	}
-	s.noteProc(pid)
-	go s.loop()
-	return s, nil
-}
-
-// onlineCPUs lists the CPUs in /sys/devices/system/cpu/online ("0-3,6").
-func onlineCPUs() ([]int, error) {
-	b, err := os.ReadFile("/sys/devices/system/cpu/online")
-	if err != nil {
-		return nil, fmt.Errorf("listing CPUs: %w", err)
-	}
-	return parseCPUList(strings.TrimSpace(string(b)))
-}
-
-func parseCPUList(s string) ([]int, error) {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			return nil, fmt.Errorf("bad CPU list %q", s)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return nil, fmt.Errorf("bad CPU list %q", s)
-			}
-		}
-		for c := a; c <= b; c++ {
-			out = append(out, c)
-		}
-	}
-	return out, nil
 }
 
 // ringPages sizes each thread's ring for 100 ms of samples with 64-frame
@@ -257,61 +202,6 @@ func (s *sampler) noteProc(pid int) {
 		ps.comm = strings.TrimSpace(string(b))
 	}
 	s.procs[pid] = ps
-}
-
-// taskEvent keeps a launched command's address maps from the kernel's
-// records; it runs with s.mu held. Each change makes a new snapshot, since
-// a cut may be symbolizing the previous one.
-func (s *sampler) taskEvent(e taskEvent) {
-	pid := int(e.pid)
-	switch e.kind {
-	case unix.PERF_RECORD_FORK:
-		child := &procState{alive: true, lastMaps: time.Now()}
-		if parent, ok := s.procs[int(e.ppid)]; ok {
-			child.comm = parent.comm
-			if len(parent.snaps) > 0 {
-				child.snaps = []regions{parent.snaps[0]}
-			}
-		}
-		s.procs[pid] = child
-	case unix.PERF_RECORD_COMM: // exec: a new address space follows
-		ps := s.proc(pid)
-		ps.push(regions{})
-		ps.comm = e.comm
-	case unix.PERF_RECORD_MMAP2:
-		ps := s.proc(pid)
-		var cur regions
-		if len(ps.snaps) > 0 {
-			cur = ps.snaps[0]
-		}
-		ps.snaps = append([]regions{withRegion(cur, e.r)}, ps.snaps...)
-		if len(ps.snaps) > 8 {
-			ps.snaps = ps.snaps[:8]
-		}
-	}
-}
-
-// proc returns pid's state, creating an empty one.
-func (s *sampler) proc(pid int) *procState {
-	ps, ok := s.procs[pid]
-	if !ok {
-		ps = &procState{alive: true, lastMaps: time.Now()}
-		s.procs[pid] = ps
-	}
-	return ps
-}
-
-// withRegion returns a copy of rs with r mapped over whatever it overlaps.
-func withRegion(rs regions, r region) regions {
-	out := make(regions, 0, len(rs)+1)
-	for _, x := range rs {
-		if x.end <= r.start || x.start >= r.end {
-			out = append(out, x)
-		}
-	}
-	out = append(out, r)
-	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
-	return out
 }
 
 // remap adds a fresh snapshot of pid's maps; it runs with s.mu held.

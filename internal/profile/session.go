@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
-	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/pprof/profile"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultRate is the default sampling frequency in Hz: 99, not 100, so that
@@ -175,46 +171,4 @@ func Record(ctx context.Context, t Target, o Options, d time.Duration) (*profile
 	case <-ss.Exited():
 	}
 	return ss.Stop()
-}
-
-// StartCommand starts cmd (not yet started) and samples it from its first
-// instruction: the child stops at exec (ptrace), one inherited perf event
-// is opened on its only thread, and it is let go. Every thread it creates,
-// however short-lived, is sampled from birth, and with subprocesses every
-// process it starts; without, children's samples are dropped. The caller
-// waits for cmd as usual.
-func StartCommand(ctx context.Context, cmd *exec.Cmd, subprocesses bool, o Options) (*Session, error) {
-	o = o.withDefaults()
-	if o.Rate > MaxRate {
-		return nil, fmt.Errorf("rate %d Hz is above the maximum of %d Hz", o.Rate, MaxRate)
-	}
-	// The thread that starts a traced child is its tracer and must also be
-	// the one that detaches it.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Ptrace = true
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
-	}
-	pid := cmd.Process.Pid
-	var ws unix.WaitStatus
-	if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil || !ws.Stopped() {
-		cmd.Process.Kill()
-		return nil, fmt.Errorf("starting %s: it did not stop at exec (%v)", cmd.Path, err)
-	}
-	s, err := newInheritSampler(pid, o.Rate, subprocesses, o.KernelStacks)
-	if derr := unix.PtraceDetach(pid); derr != nil && err == nil {
-		err = fmt.Errorf("releasing %s after attaching: %w", cmd.Path, derr)
-	}
-	if err != nil {
-		if s != nil {
-			s.close()
-		}
-		cmd.Process.Kill()
-		return nil, err
-	}
-	return &Session{target: Target{PID: pid, Subprocesses: subprocesses}, opts: o, start: time.Now(), s: s, sym: newSymbolizer()}, nil
 }
