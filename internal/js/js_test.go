@@ -105,7 +105,7 @@ func TestLoadErrors(t *testing.T) {
 		{"syntax", "bad.js", "export default function () {\n  let x = ;\n}\n", "bad.js:2:11: Unexpected \";\""},
 		{"syntax ts", "bad.ts", "const x: number = ;\n", "bad.ts:1:19:"},
 		{"unknown import", "imp.js", "import x from \"k6/nope\";\nexport default function () {}\n",
-			`unknown module "k6/nope"; the modules are k6, k6/crypto, k6/data, k6/encoding, k6/execution, k6/http, k6/metrics, surge/locust`},
+			`unknown module "k6/nope"; the modules are k6, k6/crypto, k6/data, k6/encoding, k6/execution, k6/http, k6/metrics, k6/net/grpc, k6/websockets, k6/ws, surge/locust, surge/sql`},
 		{"init throws", "thr.js", "\nthrow new Error(\"boom\");\nexport default function () {}\n", "init: Error: boom (at"},
 		{"init loops", "loop.js", "while (true) {}\nexport default function () {}\n", "init code did not finish within 200ms"},
 		{"bad users", "users.js", "export const users = [{ name: 'U' }];\n", `user "U": tasks must be an array`},

@@ -22,7 +22,7 @@ import (
 )
 
 // moduleNames are the modules a script may import.
-var moduleNames = []string{"k6", "k6/crypto", "k6/data", "k6/encoding", "k6/execution", "k6/http", "k6/metrics", "surge/locust"}
+var moduleNames = []string{"k6", "k6/crypto", "k6/data", "k6/encoding", "k6/execution", "k6/http", "k6/metrics", "k6/net/grpc", "k6/websockets", "k6/ws", "surge/locust", "surge/sql"}
 
 // require returns a module, built once per VU.
 func (v *VU) require(name string) sobek.Value {
@@ -47,6 +47,14 @@ func (v *VU) require(name string) sobek.Value {
 		m = v.dataModule()
 	case "surge/locust":
 		m = v.locustModule()
+	case "k6/net/grpc":
+		m = v.grpcModule()
+	case "k6/ws":
+		m = v.wsModule()
+	case "k6/websockets":
+		m = v.websocketsModule()
+	case "surge/sql":
+		m = v.sqlModule()
 	default:
 		v.throw("unknown module %q; the modules are %s", name, strings.Join(moduleNames, ", "))
 	}

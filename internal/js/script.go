@@ -66,6 +66,7 @@ type Script struct {
 	allowed   atomic.Pointer[[]int] // user types the shape allows now; nil: all
 
 	consoleMu sync.Mutex
+	sql       sqlPools // surge/sql pools, shared by the VUs
 }
 
 // Load compiles the script at path and runs its init code once to read its

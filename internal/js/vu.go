@@ -37,6 +37,11 @@ type VU struct {
 	checkCache map[[2]string]*metrics.TagSet
 	user       *userVU // Locust-style user state, nil for k6 iterations
 	inInit     bool
+
+	loop      *eventLoop         // made on first use (streams, async calls, sockets)
+	resCtx    context.Context    // the iteration's resources; cancelled at its end
+	resCancel context.CancelFunc // ends resCtx
+	jsonFns   *jsonFns           // JSON.parse and JSON.stringify, looked up once
 }
 
 // Exception is an uncaught JavaScript exception in an iteration. It
@@ -164,6 +169,10 @@ func (v *VU) call(ctx context.Context, fn sobek.Callable, args ...sobek.Value) (
 	v.ctx = ctx
 	stop := context.AfterFunc(ctx, func() { v.rt.Interrupt(errStopped) })
 	res, err := fn(sobek.Undefined(), args...)
+	if err == nil && (v.loop != nil || isPromise(res)) {
+		res, err = v.settle(ctx, res)
+	}
+	v.endResources()
 	if !stop() {
 		// the interrupt was (or is being) delivered; ctx is done
 		err = ctx.Err()
