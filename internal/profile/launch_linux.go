@@ -69,7 +69,7 @@ func newInheritSampler(pid, rate int, children, kernel bool) (*sampler, error) {
 	}
 	for i, cpu := range cpus {
 		r, err := openPerfRingOn(pid, cpu, rate, s.pages, kernel,
-			unix.PerfBitInherit|unix.PerfBitMmap|unix.PerfBitMmap2|unix.PerfBitComm|unix.PerfBitCommExec|unix.PerfBitTask)
+			unix.PerfBitInherit|unix.PerfBitMmap|unix.PerfBitMmap2|unix.PerfBitComm|unix.PerfBitCommExec|unix.PerfBitTask|unix.PerfBitSampleIDAll)
 		if err != nil {
 			s.closeAll()
 			return nil, err

@@ -136,6 +136,7 @@ type taskEvent struct {
 	ppid uint32 // FORK
 	r    region // MMAP2
 	comm string // COMM
+	time uint64 // from the sample_id trailer: orders events across rings
 }
 
 // commExec marks a COMM record caused by exec (PERF_RECORD_MISC_COMM_EXEC).
@@ -197,13 +198,15 @@ func (r *perfRing) at(pos, n uint64) []byte {
 }
 
 // parseTaskEvent decodes the records enabled by the mmap2, comm and task
-// attribute bits (without sample_id_all).
+// attribute bits, with sample_id_all.
 func parseTaskEvent(typ uint32, misc uint16, b []byte) (taskEvent, bool) {
 	le := binary.LittleEndian
-	if len(b) < 8 {
+	if len(b) < 24 {
 		return taskEvent{}, false
 	}
-	e := taskEvent{kind: typ, pid: le.Uint32(b)}
+	// With sample_id_all, every record ends in {pid, tid, time} (the
+	// TID and TIME parts of sampleType).
+	e := taskEvent{kind: typ, pid: le.Uint32(b), time: le.Uint64(b[len(b)-8:])}
 	switch typ {
 	case unix.PERF_RECORD_FORK:
 		e.ppid = le.Uint32(b[4:])
@@ -217,7 +220,7 @@ func parseTaskEvent(typ uint32, misc uint16, b []byte) (taskEvent, bool) {
 		return e, misc&commExec != 0
 	case unix.PERF_RECORD_MMAP2:
 		// pid, tid, addr, len, pgoff, maj, min, ino, ino_generation, prot, flags, filename
-		if len(b) < 64 {
+		if len(b) < 64+16 {
 			return taskEvent{}, false
 		}
 		addr, n, pgoff := le.Uint64(b[8:]), le.Uint64(b[16:]), le.Uint64(b[24:])

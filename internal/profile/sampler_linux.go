@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ type sampler struct {
 	stacks map[string]*stackCount
 	lost   uint64
 	key    []byte
+	events []taskEvent // a drain's task events, to be sorted by time
 	begin  time.Time
 
 	stop chan struct{}
@@ -135,13 +137,23 @@ func (s *sampler) loop() {
 }
 
 // drain reads every ring.
+// Task events from different CPUs' rings are applied in time order, so
+// that an exec on one CPU does not wipe the mmaps that followed it on
+// another.
 func (s *sampler) drain() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.events = s.events[:0]
 	for _, r := range s.rings {
-		r.read(s.add, s.taskEvent)
+		r.read(s.add, s.collect)
+	}
+	sort.SliceStable(s.events, func(i, j int) bool { return s.events[i].time < s.events[j].time })
+	for _, e := range s.events {
+		s.taskEvent(e)
 	}
 }
+
+func (s *sampler) collect(e taskEvent) { s.events = append(s.events, e) }
 
 // add aggregates one sample; it runs with s.mu held.
 func (s *sampler) add(rs rawSample) {
@@ -307,7 +319,7 @@ func (s *sampler) scan() error {
 	}
 	for tid, r := range s.rings {
 		if _, ok := live[tid]; !ok {
-			r.read(s.add, s.taskEvent)
+			r.read(s.add, s.taskEvent) // per-thread events carry no task events
 			s.lost += r.lost
 			r.close()
 			delete(s.rings, tid)

@@ -261,11 +261,14 @@ func TestStartCommandNamesShortLivedChildren(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Process start-up (exec, the dynamic loader) takes a share of each
+	// child's 10 ms; what matters is that the rest is named.
 	share, n := shareOf(p, "c_leaf")
-	if n < 50 || share < 0.7 {
+	unknown, _ := shareWhere(p, func(leaf string) bool { return strings.HasPrefix(leaf, "[unknown]") })
+	if n < 50 || share < 0.5 || unknown > 0.05 {
 		var b bytes.Buffer
 		WriteTop(&b, p, 8)
-		t.Fatalf("c_leaf has %.0f%% of %d samples from short-lived children; want most:\n%s", 100*share, n, b.String())
+		t.Fatalf("short-lived children: c_leaf %.0f%%, unnamed %.0f%% of %d samples; want >= 50%% and <= 5%%:\n%s", 100*share, 100*unknown, n, b.String())
 	}
 	var col bytes.Buffer
 	WriteCollapsed(&col, p, 0)
