@@ -1,9 +1,10 @@
 // A k6 script for the Echo server (go run ./examples/grpc/echoserver):
-// a unary call with checks and each kind of stream. It is the acceptance
-// script of the k6/net/grpc module, which wraps internal/protocol/grpcvu
-// (see docs/grpc.md, "Go API").
+// a unary call with checks and a bidirectional stream whose replies are
+// counted in its 'end' handler. It is the acceptance script of the
+// k6/net/grpc module (internal/js/grpc.go over internal/protocol/grpcvu;
+// see docs/scripts.md, "gRPC"); cmd/surge's TestScriptProtocols runs it.
 //
-//   surge run examples/grpc/script.js -e ADDR=127.0.0.1:50051
+//   ADDR=127.0.0.1:50051 surge run examples/grpc/script.js
 import grpc from 'k6/net/grpc';
 import { check } from 'k6';
 

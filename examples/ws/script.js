@@ -1,9 +1,10 @@
 // A k6/ws script for the echo server (go run ./examples/ws/echoserver):
 // open a session, send on open and on a timer, ping, close after three
-// echoes. It is the acceptance script of the k6/ws module, which wraps
-// internal/protocol/wsvu (see docs/websocket.md, "Go API").
+// echoes. It is the acceptance script of the k6/ws module
+// (internal/js/ws.go over internal/protocol/wsvu; see docs/scripts.md,
+// "WebSocket"); cmd/surge's TestScriptProtocols runs it.
 //
-//   surge run examples/ws/script.js -e URL=ws://127.0.0.1:8090/echo
+//   URL=ws://127.0.0.1:8090/echo surge run examples/ws/script.js
 import ws from 'k6/ws';
 import { check } from 'k6';
 
