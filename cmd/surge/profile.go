@@ -359,8 +359,22 @@ func showTop(w io.Writer, p *pprofile.Profile, tty bool, elapsed time.Duration, 
 	if tty {
 		fmt.Fprint(w, "\x1b[H\x1b[2J")
 	}
-	fmt.Fprintf(w, "--- %.1fs: %d samples in the last interval\n", elapsed.Seconds(), sampleCount(p))
+	fmt.Fprintf(w, "--- %.1fs: %d samples in the last interval%s\n", elapsed.Seconds(), sampleCount(p), cpuUse(p))
 	return profile.WriteTop(w, p, rows)
+}
+
+// cpuUse describes how many CPUs the target kept busy, from the profile's
+// cpu values over its duration, as ", 1.93 CPUs busy" (or "").
+func cpuUse(p *pprofile.Profile) string {
+	vi, err := profile.ValueIndex(p, "cpu")
+	if err != nil || p.DurationNanos <= 0 {
+		return ""
+	}
+	var ns int64
+	for _, s := range p.Sample {
+		ns += s.Value[vi]
+	}
+	return fmt.Sprintf(", %.2f CPUs busy", float64(ns)/float64(p.DurationNanos))
 }
 
 func isTerminal(w io.Writer) bool {

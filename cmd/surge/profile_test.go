@@ -130,8 +130,8 @@ func TestProfileTopPrintsSnapshotsWithoutTTY(t *testing.T) {
 	if strings.Contains(stdout, "\x1b[") {
 		t.Error("escape codes written to a non-terminal")
 	}
-	if !strings.Contains(stdout, "main.hot") {
-		t.Errorf("top lacks main.hot:\n%s", stdout)
+	if !strings.Contains(stdout, "main.hot") || !regexp.MustCompile(`samples in the last interval, [0-9.]+ CPUs busy\n`).MatchString(stdout) {
+		t.Errorf("top lacks main.hot or the CPU use:\n%s", stdout)
 	}
 }
 
