@@ -18,11 +18,31 @@
 // result crosses to the VUs as JSON, as in k6.
 //
 // Modules (k6, k6/http, k6/metrics, k6/execution, k6/encoding, k6/crypto,
-// k6/data, surge/locust) are built per VU on first require, and their
-// members on first use (lazyObject): a VU pays only for what its script
-// touches, which keeps thousands of VUs near 10 KB each. HTTP goes through
-// httpvu, which records k6's http_* metrics into the VU's shard; a
-// Response makes its fields when they are read.
+// k6/data, k6/net/grpc, k6/ws, k6/websockets, surge/locust, surge/sql) are
+// built per VU on first require, and their members on first use
+// (lazyObject): a VU pays only for what its script touches, which keeps
+// thousands of VUs near 10 KB each. HTTP goes through httpvu, which
+// records k6's http_* metrics into the VU's shard; a Response makes its
+// fields when they are read. gRPC, WebSocket and SQL wrap grpcvu, wsvu and
+// protocol/sql the same way, so their metrics are those of surge grpc,
+// surge ws and the Go API.
+//
+// Event loop: gRPC stream events, asyncInvoke results and k6/websockets
+// events arrive on other goroutines. A VU's eventLoop (made on first use)
+// queues them as callbacks; each resource reserves the loop and its last
+// callback releases it. After the exec function returns (or while its
+// promise is pending), the VU runs callbacks until nothing is reserved, so
+// handlers run on the VU's goroutine and inside their iteration, as in
+// k6. What an iteration opened lives in a context that ends with it; the
+// loop's epoch changes at the end, so late events of a cut-off stream are
+// dropped instead of running in the next iteration. k6/ws needs no loop:
+// ws.connect blocks, and wsvu runs the session on the caller's goroutine.
+// Note: grpcvu.EventQueue would serve streams alone; one loop for every
+// source keeps a single wait at the end of the iteration.
+//
+// surge/sql pools belong to the Script, keyed by DSN and size: sql.open
+// runs in every VU's init code, and all get the first pool opened.
+// Script.Close closes them.
 //
 // Errors: a script that does not compile, whose init code or setup throws
 // or runs too long, or whose options are wrong is a *ScriptError (file,

@@ -138,11 +138,20 @@ func (v *VU) events() *eventLoop {
 }
 
 // resourceCtx is the context of what the iteration opens that outlives a
-// call (streams, async calls, sockets): it ends with the iteration. It is
-// made on first use, so iterations that open nothing pay nothing.
+// call (streams, async calls, sockets): it ends with the iteration, or
+// when the iteration's context ends. It is made on first use, so
+// iterations that open nothing pay nothing.
+//
+// It carries no deadline: gRPC would send the iteration's deadline to the
+// server, whose timer can fire first and fail the stream with
+// DeadlineExceeded before surge has seen the iteration cut off (counted
+// as an error and a finished iteration, not an interrupt).
 func (v *VU) resourceCtx() context.Context {
 	if v.resCtx == nil {
-		v.resCtx, v.resCancel = context.WithCancel(v.ctx)
+		ctx, cancel := context.WithCancel(context.WithoutCancel(v.ctx))
+		stop := context.AfterFunc(v.ctx, cancel)
+		v.resCtx = ctx
+		v.resCancel = func() { stop(); cancel() }
 	}
 	return v.resCtx
 }

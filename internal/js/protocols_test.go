@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/metrics"
@@ -236,3 +237,50 @@ export default function () {
 }
 
 var _ = engine.Run
+
+func TestGRPCReflectAndCutOff(t *testing.T) {
+	addr := startGRPC(t)
+	t.Run("reflect", func(t *testing.T) {
+		src := `import grpc from "k6/net/grpc";
+export const options = { iterations: 2 };
+const client = new grpc.Client();
+export default function () {
+  client.connect(__ENV.ADDR, { plaintext: true, reflect: true });
+  const r = client.invoke("surge.echo.v1.Echo.Say", { message: "via reflection" });
+  client.close();
+  if (r.message.message !== "via reflection") throw new Error(JSON.stringify(r));
+}`
+		res, reg := run(t, src, Config{Env: map[string]string{"ADDR": addr}}, nil)
+		if res.Exceptions != 0 || res.Iterations != 2 {
+			t.Fatalf("iterations %d, exceptions %d: %v", res.Iterations, res.Exceptions, exceptions(reg))
+		}
+	})
+	t.Run("stream cut off at the end", func(t *testing.T) {
+		// A chat nobody ends keeps its iteration open until the
+		// scenario's graceful stop; then the stream is cancelled, the
+		// iteration counts as interrupted, not as an exception.
+		src := `import grpc from "k6/net/grpc";
+import { Counter } from "k6/metrics";
+const replies = new Counter("replies");
+export const options = { scenarios: { s: { executor: "constant-vus", vus: 1, duration: "200ms", gracefulStop: "300ms" } } };
+const client = new grpc.Client();
+client.load([__ENV.PROTOS], "echo.proto");
+export default function () {
+  if (__ITER === 0) client.connect(__ENV.ADDR, { plaintext: true });
+  const s = new grpc.Stream(client, "surge.echo.v1.Echo/Chat");
+  s.on("data", () => replies.add(1));
+  s.write({ message: "a" });
+}`
+		start := time.Now()
+		res, reg := run(t, src, Config{Env: map[string]string{"ADDR": addr, "PROTOS": protoDir(t)}}, nil)
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("run took %v; the open stream was not cut off at the graceful stop", took)
+		}
+		if res.Exceptions != 0 || res.Interrupts != 1 {
+			t.Errorf("exceptions %d, interrupts %d; want 0 and 1: %v (%+v)", res.Exceptions, res.Interrupts, exceptions(reg), res)
+		}
+		if n := reg.Total(reg.Get("replies")).Sum; n != 1 {
+			t.Errorf("replies %v, want 1 (the data handler ran while the iteration waited)", n)
+		}
+	})
+}
