@@ -1,6 +1,8 @@
 package js
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,10 @@ import (
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/protocol/grpcvu/grpctest"
 	"github.com/surgeload/surge/internal/protocol/wsvu/wstest"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 func startGRPC(t *testing.T) string {
@@ -236,8 +242,6 @@ export default function () {
 	}
 }
 
-var _ = engine.Run
-
 func TestGRPCReflectAndCutOff(t *testing.T) {
 	addr := startGRPC(t)
 	t.Run("reflect", func(t *testing.T) {
@@ -283,4 +287,65 @@ export default function () {
 			t.Errorf("replies %v, want 1 (the data handler ran while the iteration waited)", n)
 		}
 	})
+}
+
+func TestGRPCTLSAndProtoset(t *testing.T) {
+	cert, err := grpctest.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := grpctest.Start(grpctest.Options{TLS: credentials.NewServerTLSFromCert(&cert.TLS)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	fd, err := grpctest.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := proto.Marshal(&descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{protodesc.ToFileDescriptorProto(fd)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "echo.protoset"), set, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), cert.PEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `import grpc from "k6/net/grpc";
+export const options = { iterations: 2 };
+const client = new grpc.Client();
+const methods = client.loadProtoset("echo.protoset");
+const ca = open("ca.pem");
+export default function () {
+  let refused = "";
+  try { client.connect(__ENV.ADDR, { plaintext: true, timeout: "2s" }); } catch (e) { refused = String(e); }
+  if (!refused.includes("client.connect")) throw new Error("plaintext to a TLS server: " + refused);
+  client.connect(__ENV.ADDR, { tls: { cacerts: [ca] }, timeout: "5s" });
+  const r = client.invoke("surge.echo.v1.Echo/Say", { message: "tls" });
+  client.close();
+  if (r.message.message !== "tls" || methods.length !== 4) throw new Error(JSON.stringify(r) + methods);
+}`
+	p := filepath.Join(dir, "test.js")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := metrics.NewRegistry()
+	s, err := Load(context.Background(), p, Config{Registry: reg, Env: map[string]string{"ADDR": srv.Addr}, Stderr: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scens, err := s.Scenarios(nil, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Run(context.Background(), engine.Options{Registry: reg, Scenarios: scens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Exceptions != 0 || res.Iterations != 2 {
+		t.Fatalf("iterations %d, exceptions %d: %v", res.Iterations, res.Exceptions, exceptions(reg))
+	}
 }
