@@ -61,6 +61,7 @@ export default async function () {
   if (r.status !== grpc.StatusOK || r.message.message !== "hi" || r.error !== null) throw new Error("say: " + JSON.stringify(r));
   const bad = client.invoke("surge.echo.v1.Echo/Say", { message: "x", failCode: 5 });
   if (bad.status !== grpc.StatusNotFound || bad.error.code !== 5) throw new Error("fail: " + JSON.stringify(bad));
+  client.asyncInvoke("surge.echo.v1.Echo/Say", { message: "then" }).then((r) => check(r, { "then ran": (r) => r.message.message === "then" }));
   const a = await client.asyncInvoke("surge.echo.v1.Echo/Say", { message: "async" });
   if (a.message.message !== "async") throw new Error("async: " + JSON.stringify(a));
   const h = client.healthCheck();
@@ -79,8 +80,8 @@ export default async function () {
 		t.Fatalf("iterations %d, exceptions %d: %v", res.Iterations, res.Exceptions, exceptions(reg))
 	}
 	dur := reg.Get("grpc_req_duration")
-	if n := reg.Total(dur, metrics.Tag{Key: "status", Value: "0"}).Count; n != 8 {
-		t.Errorf("grpc_req_duration{status:0} count %d, want 8 (say and asyncInvoke × 4)", n)
+	if n := reg.Total(dur, metrics.Tag{Key: "status", Value: "0"}).Count; n != 12 {
+		t.Errorf("grpc_req_duration{status:0} count %d, want 12 (say and two asyncInvokes × 4)", n)
 	}
 	if n := reg.Total(dur, metrics.Tag{Key: "status", Value: "5"}).Count; n != 4 {
 		t.Errorf("grpc_req_duration{status:5} count %d, want 4", n)
@@ -91,8 +92,8 @@ export default async function () {
 	if n := reg.Total(reg.Get("grpc_streams_msgs_received")).Sum; n != 12 {
 		t.Errorf("grpc_streams_msgs_received %v, want 12", n)
 	}
-	if c := reg.Total(reg.Builtin.Checks); c.Count != 4 || c.Nonzero != 4 {
-		t.Errorf("stream end checks %d of %d passed, want 4 of 4 (handlers ran before the iteration ended)", c.Nonzero, c.Count)
+	if c := reg.Total(reg.Builtin.Checks); c.Count != 8 || c.Nonzero != 8 {
+		t.Errorf("stream end and then() checks %d of %d passed, want 8 of 8 (handlers ran before the iteration ended)", c.Nonzero, c.Count)
 	}
 }
 
