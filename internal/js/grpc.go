@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/grafana/sobek"
@@ -277,15 +278,68 @@ func (g *grpcClient) Close() {
 	}
 }
 
-// grpcResponse is k6's response object.
+// grpcResponse is k6's response object. Its fields are made when the
+// script reads them: a script that checks only the status never parses
+// the reply.
 func (v *VU) grpcResponse(r *grpcvu.Response) sobek.Value {
-	o := v.rt.NewObject()
-	_ = o.Set("status", int(r.Status))
-	_ = o.Set("message", v.parseJSON(r.Message))
-	_ = o.Set("headers", mdObject(r.Headers))
-	_ = o.Set("trailers", mdObject(r.Trailers))
-	_ = o.Set("error", v.grpcError(r.Error))
-	return o
+	return v.rt.NewDynamicObject(&grpcResponse{v: v, r: r})
+}
+
+type grpcResponse struct {
+	v    *VU
+	r    *grpcvu.Response
+	made map[string]sobek.Value // fields made, and fields set by the script
+}
+
+var grpcResponseKeys = []string{"status", "message", "headers", "trailers", "error"}
+
+func (g *grpcResponse) Get(k string) sobek.Value {
+	if x, ok := g.made[k]; ok {
+		return x
+	}
+	v, r := g.v, g.r
+	var x sobek.Value
+	switch k {
+	case "status":
+		return v.rt.ToValue(int(r.Status))
+	case "message":
+		x = v.parseJSON(r.Message)
+	case "headers":
+		x = v.rt.ToValue(mdObject(r.Headers))
+	case "trailers":
+		x = v.rt.ToValue(mdObject(r.Trailers))
+	case "error":
+		x = v.grpcError(r.Error)
+	default:
+		return nil
+	}
+	g.Set(k, x) // objects keep their identity
+	return x
+}
+
+func (g *grpcResponse) Set(k string, val sobek.Value) bool {
+	if g.made == nil {
+		g.made = make(map[string]sobek.Value, 2)
+	}
+	g.made[k] = val
+	return true
+}
+
+func (g *grpcResponse) Has(k string) bool {
+	_, ok := g.made[k]
+	return ok || slices.Contains(grpcResponseKeys, k)
+}
+
+func (g *grpcResponse) Delete(k string) bool { delete(g.made, k); return true }
+
+func (g *grpcResponse) Keys() []string {
+	keys := append([]string(nil), grpcResponseKeys...)
+	for k := range g.made {
+		if !slices.Contains(grpcResponseKeys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // grpcError is k6's error object: {code, message, details}, or null.

@@ -59,6 +59,7 @@ export default async function () {
   client.connect(__ENV.ADDR, { plaintext: true, timeout: "5s" });
   const r = client.invoke("surge.echo.v1.Echo/Say", { message: "hi" }, { metadata: { "x-a": "1" }, tags: { kind: "sync" } });
   if (r.status !== grpc.StatusOK || r.message.message !== "hi" || r.error !== null) throw new Error("say: " + JSON.stringify(r));
+  if (!JSON.stringify(r).startsWith('{"status":0,"message":{"message":"hi","index":0},"headers":{')) throw new Error("stringify: " + JSON.stringify(r));
   const bad = client.invoke("surge.echo.v1.Echo/Say", { message: "x", failCode: 5 });
   if (bad.status !== grpc.StatusNotFound || bad.error.code !== 5) throw new Error("fail: " + JSON.stringify(bad));
   client.asyncInvoke("surge.echo.v1.Echo/Say", { message: "then" }).then((r) => check(r, { "then ran": (r) => r.message.message === "then" }));
