@@ -9,6 +9,18 @@ import (
 	"github.com/ianlancetaylor/demangle"
 )
 
+// stackCount accumulates identical stacks of one process.
+type stackCount struct {
+	pid    int
+	kernel bool
+	stack  []uint64
+	// caller is the target of the call recovered as the user leaf's caller
+	// (see leafcaller.go), 0 when none was; the symbolizer verifies it.
+	caller uint64
+	count  int64
+	nanos  int64
+}
+
 // builder turns aggregated raw stacks into a pprof profile, sharing
 // locations, functions and mappings between samples.
 type builder struct {

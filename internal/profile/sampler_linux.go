@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -20,18 +21,6 @@ const (
 	scanEvery  = 100 * time.Millisecond
 	mapsEvery  = time.Second
 )
-
-// stackCount accumulates identical stacks of one process.
-type stackCount struct {
-	pid    int
-	kernel bool
-	stack  []uint64
-	// caller is the target of the call recovered as the user leaf's caller
-	// (see leafcaller.go), 0 when none was; the symbolizer verifies it.
-	caller uint64
-	count  int64
-	nanos  int64
-}
 
 // procState is what the sampler remembers about one profiled process: its
 // address-space snapshots, newest first, kept after it exits so its samples
@@ -447,4 +436,13 @@ func processState(pid int) byte {
 		return 0
 	}
 	return b[i+2]
+}
+
+// fileKey identifies a file by device, inode, size and modification time,
+// so the same library reached by two paths is decoded once.
+func fileKey(path string, st os.FileInfo) string {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("%d:%d:%d:%d", sys.Dev, sys.Ino, st.Size(), st.ModTime().UnixNano())
+	}
+	return fmt.Sprintf("%s:%d:%d", path, st.Size(), st.ModTime().UnixNano())
 }

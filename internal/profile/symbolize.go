@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/ianlancetaylor/demangle"
 )
@@ -338,10 +337,7 @@ func cachedModule(path string) *module {
 	if err != nil {
 		return openModule(path)
 	}
-	key := fmt.Sprintf("%s:%d:%d", path, st.Size(), st.ModTime().UnixNano())
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		key = fmt.Sprintf("%d:%d:%d:%d", sys.Dev, sys.Ino, st.Size(), st.ModTime().UnixNano())
-	}
+	key := fileKey(path, st)
 	modules.Lock()
 	defer modules.Unlock()
 	if m, ok := modules.m[key]; ok {
