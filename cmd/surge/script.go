@@ -56,10 +56,14 @@ func loadJSScript(ctx context.Context, path string, f *runFlags, stdout, stderr 
 		}
 	}
 	if err := s.Setup(ctx); err != nil {
+		s.Close()
 		return runner.Config{}, scriptErr(err)
 	}
 	tuneGC(scens)
-	cfg := runner.Config{Registry: reg, Scenarios: scens, Thresholds: ths, AfterLoad: s.Teardown}
+	cfg := runner.Config{Registry: reg, Scenarios: scens, Thresholds: ths, AfterLoad: func(ctx context.Context) error {
+		defer s.Close() // the script's SQL pools
+		return s.Teardown(ctx)
+	}}
 	if s.HasHandleSummary() {
 		cfg.HandleSummary = func(ctx context.Context, sum *report.Summary) (bool, error) {
 			var buf bytes.Buffer

@@ -112,8 +112,8 @@ func TestScriptErrors(t *testing.T) {
 		want            string
 	}{
 		{"syntax error", "syn.js", "export default function () {\n  if (x {\n}\n", nil, ExitScript, "syn.js:2:9:"},
-		{"unknown import", "imp.js", "import ws from 'k6/ws';\nexport default function () {}\n", nil, ExitScript,
-			`unknown module "k6/ws"; the modules are k6, k6/crypto, k6/data, k6/encoding, k6/execution, k6/http, k6/metrics, surge/locust`},
+		{"unknown import", "imp.js", "import x from 'k6/nope';\nexport default function () {}\n", nil, ExitScript,
+			`unknown module "k6/nope"; the modules are k6, k6/crypto, k6/data, k6/encoding, k6/execution, k6/http, k6/metrics, k6/net/grpc, k6/websockets, k6/ws, surge/locust, surge/sql`},
 		{"init timeout", "loop.js", "for (;;) {}\nexport default function () {}\n", nil, ExitScript, "init code did not finish within 300ms"},
 		{"setup throws", "setup.js", "export function setup() {\n  throw new Error('no token');\n}\nexport default function () {}\n", nil, ExitScript,
 			"setup: Error: no token (at"},
