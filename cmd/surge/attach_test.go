@@ -25,13 +25,23 @@ func TestRunProfilesEachStage(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
-	for _, f := range []string{"cpu-stage-1.pb.gz", "cpu-stage-2.pb.gz", "cpu-stage-1.html", "cpu-diff-stage-2-vs-1.html"} {
+	for _, f := range []string{"cpu-1-stage-1.pb.gz", "cpu-2-stage-2.pb.gz", "heap.pb.gz"} {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	if !strings.Contains(out, "PROFILES") || !strings.Contains(out, "stage 2 vs stage 1:") || !strings.Contains(out, "% of CPU is in") {
-		t.Errorf("summary lacks the profile sentences:\n%s", out)
+	if !strings.Contains(out, "PROFILES") || !strings.Contains(out, "at 6 users, ") || !strings.Contains(out, "% of CPU is in") {
+		t.Errorf("summary lacks the profile sentence:\n%s", out)
+	}
+	// the HTML report carries the flame graphs
+	report := filepath.Join(dir, "r.html")
+	code, out, stderr = runCLI(t, context.Background(), "run", "--url", srv.URL+"/api/flaky", "--stage", "1s:2", "--stage", "1s:4", "--no-save",
+		"--profile-url", srv.URL+"/debug/pprof", "--profile-dir", dir, "--report", report)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if b, err := os.ReadFile(report); err != nil || !strings.Contains(string(b), "PROFILES") {
+		t.Errorf("the report has no profile section: %v", err)
 	}
 }
 

@@ -6,12 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
-
-	pprofile "github.com/google/pprof/profile"
 
 	"github.com/surgeload/surge/internal/pgstat"
 	"github.com/surgeload/surge/internal/profile"
@@ -42,10 +39,9 @@ func (a *Attach) active() bool {
 // attachment is an Attach while the test runs.
 type attachment struct {
 	a        *Attach
-	session  *profile.Session
+	stages   *profile.Stages
 	mu       sync.Mutex
-	profiles []*pprofile.Profile
-	cutErr   error
+	endErr   error
 	next     int
 	pgBefore *pgstat.Snapshot
 	wg       sync.WaitGroup
@@ -64,32 +60,40 @@ func startAttach(ctx context.Context, a *Attach) (*attachment, error) {
 		at.pgBefore = snap
 	}
 	if a.ProfilePID != 0 || a.ProfileURL != "" {
-		s, err := profile.Start(ctx, profile.Target{PID: a.ProfilePID, URL: a.ProfileURL}, profile.Options{})
+		st, err := profile.StartStages(ctx, profile.Target{PID: a.ProfilePID, URL: a.ProfileURL}, profile.Options{})
 		if err != nil {
 			return nil, &ConfigError{fmt.Errorf("profiling the target: %w", err)}
 		}
-		at.session = s
+		at.stages = st
 	}
 	return at, nil
 }
 
-// tick cuts a profile when the run passes a stage boundary.
+// endStage closes stage i's profile (named by its number, weighed by its
+// target load).
+func (at *attachment) endStage(i int) {
+	load := 1.0
+	if i < len(at.a.Targets) {
+		load = at.a.Targets[i]
+	}
+	if err := at.stages.End(fmt.Sprintf("stage %d", i+1), load); err != nil {
+		at.mu.Lock()
+		at.endErr = errors.Join(at.endErr, err)
+		at.mu.Unlock()
+	}
+}
+
+// tick ends a stage's profile when the run passes a stage boundary.
 func (at *attachment) tick(elapsed time.Duration) {
-	if at.session == nil || at.next >= len(at.a.Cuts) || elapsed < at.a.Cuts[at.next] {
+	if at.stages == nil || at.next >= len(at.a.Cuts) || elapsed < at.a.Cuts[at.next] {
 		return
 	}
+	i := at.next
 	at.next++
 	at.wg.Add(1)
-	go func() { // a URL target's cut waits for its chunk: keep the ticker free
+	go func() { // a URL target's End waits for its chunk: keep the ticker free
 		defer at.wg.Done()
-		p, err := at.session.Cut()
-		at.mu.Lock()
-		defer at.mu.Unlock()
-		if err != nil {
-			at.cutErr = errors.Join(at.cutErr, err)
-			return
-		}
-		at.profiles = append(at.profiles, p)
+		at.endStage(i)
 	}()
 }
 
@@ -97,13 +101,11 @@ func (at *attachment) tick(elapsed time.Duration) {
 // summary attachments.
 func (at *attachment) finish(ctx context.Context, sum *report.Summary) error {
 	var errs error
-	if at.session != nil {
+	if at.stages != nil {
 		at.wg.Wait()
-		p, err := at.session.Stop()
-		if err == nil && p != nil {
-			at.profiles = append(at.profiles, p)
-		}
-		errs = errors.Join(errs, at.cutErr, err, at.saveProfiles(sum))
+		at.endStage(at.next) // the last stage
+		res, err := at.stages.Finish(ctx)
+		errs = errors.Join(errs, at.endErr, err, at.saveProfiles(res, sum))
 	}
 	if at.pgBefore != nil {
 		errs = errors.Join(errs, at.sql(ctx, sum))
@@ -111,61 +113,26 @@ func (at *attachment) finish(ctx context.Context, sum *report.Summary) error {
 	return errs
 }
 
-func (at *attachment) saveProfiles(sum *report.Summary) error {
+func (at *attachment) saveProfiles(res profile.StageResult, sum *report.Summary) error {
 	dir := at.a.ProfileDir
 	if dir == "" {
 		dir = filepath.Join(".surge", "profiles")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	paths, err := res.Save(dir)
+	if err != nil {
 		return fmt.Errorf("saving profiles: %w", err)
 	}
 	var text bytes.Buffer
-	for i, p := range at.profiles {
-		base := filepath.Join(dir, fmt.Sprintf("cpu-stage-%d", i+1))
-		if err := writeFile(base+".pb.gz", p.Write); err != nil {
-			return err
-		}
-		var fg bytes.Buffer
-		if err := profile.WriteFlameGraph(&fg, p); err != nil {
-			return fmt.Errorf("flame graph of stage %d: %w", i+1, err)
-		}
-		if err := os.WriteFile(base+".html", fg.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("saving profiles: %w", err)
-		}
-		fmt.Fprintf(&text, "stage %d: %s (%s.pb.gz, %s.html)\n", i+1, profile.Sentence(nil, p), base, base)
-		sum.Attachments = append(sum.Attachments, report.Attachment{Title: fmt.Sprintf("CPU flame graph, stage %d", i+1), HTML: template.HTML(iframe(fg.Bytes()))})
+	fmt.Fprintln(&text, res.Summary("users"))
+	for _, p := range paths {
+		fmt.Fprintln(&text, "saved", p)
 	}
-	if lo, hi := at.lightHeavy(); lo != hi {
-		fmt.Fprintf(&text, "stage %d vs stage %d: %s\n", hi+1, lo+1, profile.Sentence(at.profiles[lo], at.profiles[hi]))
-		var diff bytes.Buffer
-		if err := profile.WriteDiffFlameGraph(&diff, at.profiles[lo], at.profiles[hi]); err == nil {
-			path := filepath.Join(dir, fmt.Sprintf("cpu-diff-stage-%d-vs-%d.html", hi+1, lo+1))
-			os.WriteFile(path, diff.Bytes(), 0o644)
-			fmt.Fprintf(&text, "differential flame graph: %s\n", path)
-			sum.Attachments = append(sum.Attachments, report.Attachment{Title: fmt.Sprintf("CPU: stage %d against stage %d (red: more)", hi+1, lo+1), HTML: template.HTML(iframe(diff.Bytes()))})
-		}
+	var html bytes.Buffer
+	if err := res.WriteHTML(&html, "users", "prof"); err != nil {
+		return fmt.Errorf("profile report section: %w", err)
 	}
-	sum.Attachments = append([]report.Attachment{{Title: "PROFILES", Text: text.String()}}, sum.Attachments...)
+	sum.Attachments = append(sum.Attachments, report.Attachment{Title: "PROFILES", Text: text.String(), HTML: template.HTML(html.String())})
 	return nil
-}
-
-// lightHeavy returns the indexes of the stages with the lowest and highest
-// target load.
-func (at *attachment) lightHeavy() (lo, hi int) {
-	n := min(len(at.profiles), len(at.a.Targets))
-	for i := 0; i < n; i++ {
-		if at.a.Targets[i] < at.a.Targets[lo] {
-			lo = i
-		}
-		if at.a.Targets[i] > at.a.Targets[hi] {
-			hi = i
-		}
-	}
-	return lo, hi
-}
-
-func iframe(page []byte) string {
-	return `<iframe style="width:100%;height:480px;border:0" srcdoc="` + template.HTMLEscapeString(string(page)) + `"></iframe>`
 }
 
 func (at *attachment) sql(ctx context.Context, sum *report.Summary) error {
