@@ -29,7 +29,7 @@ type target struct {
 	hits atomic.Int64
 }
 
-func newTarget(t *testing.T) *target {
+func newTarget(t testing.TB) *target {
 	tg := &target{}
 	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tg.hits.Add(1)
@@ -86,7 +86,7 @@ type cluster struct {
 	errc    chan error
 }
 
-func startMaster(t *testing.T, ctx context.Context, n int, mod func(*MasterConfig)) *cluster {
+func startMaster(t testing.TB, ctx context.Context, n int, mod func(*MasterConfig)) *cluster {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/surgeload/surge/internal/engine"
@@ -48,6 +47,10 @@ type Outcome struct {
 	Workers    []WorkerView
 	Losses     []Loss
 	Errors     []metrics.ErrorEntry
+	// MergeTime is the master's time spent decoding and merging deltas and
+	// ticking the merged registry, over Ticks ticks.
+	MergeTime time.Duration
+	Ticks     int
 }
 
 // WorkerView is one worker as the summary shows it.
@@ -110,7 +113,9 @@ type Master struct {
 	losses   []Loss
 	aborted  string
 	interr   bool
-	handlers sync.WaitGroup
+
+	mergeTime, decodeTime time.Duration
+	ticks                 int
 }
 
 // RunMaster listens for workers, runs the test on them and returns the
@@ -287,7 +292,9 @@ func (m *Master) report(w *wconn, r *Report) {
 	var reqs int64
 	for _, rr := range r.Runs {
 		a := m.assignment(rr.ID)
+		t0 := time.Now()
 		ws, err := m.merger.decodeAdd(rr.Deltas, func(n string) bool { return n == "vus" || n == "vus_max" })
+		m.decodeTime += time.Since(t0)
 		if err != nil {
 			m.logf("worker %s sent bad deltas: %v", w.name, err)
 		}

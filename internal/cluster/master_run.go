@@ -86,6 +86,8 @@ func (m *Master) stopAll(reason string) {
 // tick merges what arrived, ticks the merged registry and checks the
 // thresholds, as the engine does for a local run.
 func (m *Master) tick(now time.Time) {
+	t0 := time.Now()
+	defer func() { m.mergeTime += time.Since(t0); m.ticks++ }()
 	if err := m.merger.Flush(m.reg); err != nil {
 		m.logf("merging deltas: %v", err)
 	}
@@ -219,7 +221,7 @@ func (m *Master) finish(now time.Time) *Outcome {
 	m.closeAll("the run is over")
 	res := &engine.Result{Start: m.start, End: now, Thresholds: m.evaluate(now), Aborted: m.aborted}
 	res.Interrupted = m.interr && m.aborted == ""
-	out := &Outcome{Result: res, Thresholds: m.ths, TrendStats: m.trend, Losses: m.losses}
+	out := &Outcome{Result: res, Thresholds: m.ths, TrendStats: m.trend, Losses: m.losses, MergeTime: m.mergeTime + m.decodeTime, Ticks: m.ticks}
 	errs := map[metrics.ErrorEntry]int64{}
 	for _, a := range m.assigns {
 		if d := a.result; d != nil {
