@@ -2,21 +2,15 @@ package surge_test
 
 import (
 	"context"
+	"github.com/surgeload/surge/internal/testenv"
 	"io"
-	"os"
 	"testing"
 
 	"github.com/surgeload/surge"
 )
 
 func TestSQLLoad(t *testing.T) {
-	dsn := os.Getenv("SURGE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SURGE_TEST_PG_DSN is not set: test.sh starts PostgreSQL and sets it")
-		}
-		t.Skip("SURGE_TEST_PG_DSN not set (./test.sh starts a PostgreSQL)")
-	}
+	dsn := testenv.PostgresDSN(t)
 	ctx := context.Background()
 	db, err := surge.OpenDB(ctx, dsn, 4, map[string]string{
 		"add":    "SELECT $1::int + 1",

@@ -57,13 +57,7 @@ func TestRunProfileUnreachable(t *testing.T) {
 // PostgreSQL, and checks that the statement appears in the summary's SQL
 // section with its calls.
 func TestRunReportsSQLDuringTheTest(t *testing.T) {
-	dsn := os.Getenv("SURGE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SURGE_TEST_PG_DSN is not set: test.sh starts PostgreSQL and sets it")
-		}
-		t.Skip("SURGE_TEST_PG_DSN not set (./test.sh starts a PostgreSQL)")
-	}
+	dsn := dbTestDSN(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/surgeload/surge/internal/testenv"
 	"io"
 	"math/rand/v2"
 	"net/url"
@@ -20,17 +21,7 @@ import (
 
 // dbTestDSN is the PostgreSQL that test.sh starts; skipped without it,
 // except in CI.
-func dbTestDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SURGE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SURGE_TEST_PG_DSN is not set in CI: test.sh must start PostgreSQL")
-		}
-		t.Skip("SURGE_TEST_PG_DSN is not set; run ./test.sh or start a PostgreSQL with pg_stat_statements")
-	}
-	return dsn
-}
+func dbTestDSN(t *testing.T) string { return testenv.PostgresDSN(t) }
 
 // dbTestSchema creates a schema with a table t (1,000 rows) and a role
 // that may not read it; it returns a DSN whose search_path is the schema.

@@ -3,7 +3,7 @@ package js
 import (
 	"context"
 	"fmt"
-	"os"
+	"github.com/surgeload/surge/internal/testenv"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +14,7 @@ import (
 
 // pgDSN is the PostgreSQL of the tests (test.sh starts one); the test is
 // skipped without it, and fails in CI.
-func pgDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SURGE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SURGE_TEST_PG_DSN is not set in CI: test.sh must start PostgreSQL")
-		}
-		t.Skip("SURGE_TEST_PG_DSN is not set; run ./test.sh or point it at a PostgreSQL")
-	}
-	return dsn
-}
+func pgDSN(t *testing.T) string { return testenv.PostgresDSN(t) }
 
 const sqlScript = `import sql from "surge/sql";
 export const options = { vus: 3, iterations: 12 };

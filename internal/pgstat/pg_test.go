@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/surgeload/surge/internal/testenv"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +14,7 @@ import (
 
 // testDSN is the PostgreSQL that test.sh starts. Without it the test is
 // skipped, except in CI, where a missing server is a failure.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SURGE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SURGE_TEST_PG_DSN is not set in CI: test.sh must start PostgreSQL")
-		}
-		t.Skip("SURGE_TEST_PG_DSN is not set; run ./test.sh or start a PostgreSQL with pg_stat_statements")
-	}
-	return dsn
-}
+func testDSN(t *testing.T) string { return testenv.PostgresDSN(t) }
 
 // testSchema creates a schema of its own for one test, with a table t of
 // 1,000 rows, and returns a DSN whose search_path points at it.

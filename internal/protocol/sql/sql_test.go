@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/surgeload/surge/internal/testenv"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -15,17 +16,7 @@ import (
 	"github.com/surgeload/surge/internal/pgstat"
 )
 
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SURGE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SURGE_TEST_PG_DSN is not set in CI: test.sh must start PostgreSQL")
-		}
-		t.Skip("SURGE_TEST_PG_DSN is not set; run ./test.sh or start PostgreSQL")
-	}
-	return dsn
-}
+func testDSN(t *testing.T) string { return testenv.PostgresDSN(t) }
 
 // recorder collects observed calls.
 type recorder struct {
