@@ -79,7 +79,14 @@ type proc struct {
 
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(surgeBin(t), args...), lines: make(chan string, 1024), done: make(chan struct{})}
+	return startIn(t, name, nil, args...)
+}
+
+// startIn starts surge under a wrapper command (ip netns exec NS).
+func startIn(t *testing.T, name string, wrapper []string, args ...string) *proc {
+	t.Helper()
+	argv := append(append(append([]string(nil), wrapper...), surgeBin(t)), args...)
+	p := &proc{name: name, cmd: exec.Command(argv[0], argv[1:]...), lines: make(chan string, 1024), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	p.cmd.Stdout = &lockedWriter{mu: &p.mu, w: &p.out}
 	stderr, err := p.cmd.StderrPipe()
