@@ -269,3 +269,75 @@ func TestClusterWaitTimeout(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestClusterRefusesDigestMismatch: a worker whose bundle does not hash
+// to the master's digest is refused.
+func TestClusterRefusesDigestMismatch(t *testing.T) {
+	tg := newTarget(t)
+	c := startMaster(t, context.Background(), 1, func(m *MasterConfig) {
+		m.Bundle = &Bundle{Args: []string{"--url", "x"}, Digest: "0123456789abcdef"}
+		m.WaitTimeout = 2 * time.Second
+	})
+	wr := <-startWorker(context.Background(), c.addr, "s3cret", loader(tg.URL, engine.SharedIterations{VUs: 1, Iterations: 1}))
+	var ref *RefusedError
+	if !errors.As(wr.err, &ref) || !strings.Contains(wr.err.Error(), "the master's is 0123456789ab") {
+		t.Errorf("worker: err = %v, want a refusal for the digest", wr.err)
+	}
+	<-c.outcome
+	if err := <-c.errc; err == nil || !strings.Contains(c.log.String(), "does not match") {
+		t.Errorf("master: err = %v, log:\n%s", err, c.log)
+	}
+}
+
+// TestClusterSpareTakesLostShare: a worker that joins after the start
+// stands by, and takes the whole share of a lost worker.
+func TestClusterSpareTakesLostShare(t *testing.T) {
+	tg := newTarget(t)
+	ctx := context.Background()
+	c := startMaster(t, ctx, 2, nil)
+	load := loader(tg.URL, engine.ConstantArrivalRate{Rate: 60, Duration: 4 * time.Second, PreAllocatedVUs: 4, MaxVUs: 20})
+	victimCtx, kill := context.WithCancel(ctx)
+	victim := startWorker(victimCtx, c.addr, "s3cret", load)
+	other := startWorker(ctx, c.addr, "s3cret", load)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(c.log.String(), "started 2 workers") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	spare := startWorker(ctx, c.addr, "s3cret", load)
+	for !strings.Contains(c.log.String(), "stands by") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	kill()
+	o := waitOutcome(t, c)
+	<-victim
+	<-other
+	sp := <-spare
+	if sp.err != nil || sp.res.Runs != 1 || sp.res.Requests < 50 {
+		t.Fatalf("spare: %+v, %v; want one run with the lost share (~80 requests)\n%s", sp.res, sp.err, c.log)
+	}
+	if len(o.Losses) != 1 || !strings.HasSuffix(o.Losses[0].Action, "went to "+o.Workers[2].Name) {
+		t.Errorf("losses: %+v, workers %+v", o.Losses, o.Workers)
+	}
+}
+
+func TestClusterAbortOnLoss(t *testing.T) {
+	tg := newTarget(t)
+	ctx := context.Background()
+	c := startMaster(t, ctx, 2, func(m *MasterConfig) { m.OnLoss = Abort })
+	load := loader(tg.URL, engine.ConstantVUs{VUs: 1, Duration: 20 * time.Second})
+	victimCtx, kill := context.WithCancel(ctx)
+	victim := startWorker(victimCtx, c.addr, "s3cret", load)
+	other := startWorker(ctx, c.addr, "s3cret", load)
+	time.Sleep(1500 * time.Millisecond)
+	kill()
+	start := time.Now()
+	o := waitOutcome(t, c)
+	<-victim
+	if wr := <-other; wr.err != nil {
+		t.Errorf("the surviving worker: %v", wr.err)
+	}
+	if !strings.Contains(o.Result.Aborted, "was lost at") || time.Since(start) > 10*time.Second {
+		t.Errorf("aborted = %q after %s; want the loss, promptly", o.Result.Aborted, time.Since(start))
+	}
+}

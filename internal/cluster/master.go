@@ -262,7 +262,7 @@ func (m *Master) ready(w *wconn, r *Ready) error {
 	}
 	if r.Digest != m.cfg.Bundle.Digest {
 		m.logf("refused worker %s: its bundle digest %.12s does not match %.12s", w.name, r.Digest, m.cfg.Bundle.Digest)
-		w.send(&ToWorker{Stop: &Stop{Exit: true, Reason: "the bundle it received has a different digest than the master's"}})
+		w.send(&ToWorker{Stop: &Stop{Exit: true, Refuse: true, Reason: fmt.Sprintf("the bundle it received has digest %.12s, the master's is %.12s", r.Digest, m.cfg.Bundle.Digest)}})
 		m.drop(w)
 		return nil
 	}

@@ -74,6 +74,7 @@ type Assign struct {
 type Stop struct {
 	Reason string
 	Exit   bool // the run is over: disconnect and exit
+	Refuse bool // the worker was refused (its bundle digest differs)
 }
 
 // Report is a worker's heartbeat with the metric deltas of its runs.

@@ -255,6 +255,9 @@ func (w *worker) apply(ctx context.Context, m *ToWorker, stopRuns context.Cancel
 		if m.Stop.Reason != "" {
 			w.logf("the master says stop: %s", m.Stop.Reason)
 		}
+		if m.Stop.Refuse {
+			return true, &RefusedError{Msg: m.Stop.Reason}
+		}
 		if m.Stop.Exit {
 			w.waitRuns(stopGrace)
 			w.report()
