@@ -116,11 +116,15 @@ type workerRun struct {
 }
 
 func startWorker(ctx context.Context, addr, token string, load func(context.Context, *Bundle, string) (runner.Config, error)) chan workerRun {
+	return startWorkerCfg(ctx, WorkerConfig{Master: addr, Token: token, Load: load})
+}
+
+func startWorkerCfg(ctx context.Context, cfg WorkerConfig) chan workerRun {
 	out := make(chan workerRun, 1)
 	go func() {
 		wr := workerRun{deltas: &syncBuffer{}, log: &syncBuffer{}}
-		wr.res, wr.err = RunWorker(ctx, WorkerConfig{Master: addr, Token: token, Version: "test", Load: load,
-			ConnectTimeout: 10 * time.Second, Log: wr.log, DeltaLog: wr.deltas})
+		cfg.Version, cfg.ConnectTimeout, cfg.Log, cfg.DeltaLog = "test", 10*time.Second, wr.log, wr.deltas
+		wr.res, wr.err = RunWorker(ctx, cfg)
 		out <- wr
 	}()
 	return out
@@ -325,7 +329,7 @@ func TestClusterAbortOnLoss(t *testing.T) {
 	tg := newTarget(t)
 	ctx := context.Background()
 	c := startMaster(t, ctx, 2, func(m *MasterConfig) { m.OnLoss = Abort })
-	load := loader(tg.URL, engine.ConstantVUs{VUs: 1, Duration: 20 * time.Second})
+	load := loader(tg.URL, engine.ConstantVUs{VUs: 2, Duration: 20 * time.Second}) // one each: with one, the victim might have had nothing to lose
 	victimCtx, kill := context.WithCancel(ctx)
 	victim := startWorker(victimCtx, c.addr, "s3cret", load)
 	other := startWorker(ctx, c.addr, "s3cret", load)
@@ -339,5 +343,26 @@ func TestClusterAbortOnLoss(t *testing.T) {
 	}
 	if !strings.Contains(o.Result.Aborted, "was lost at") || time.Since(start) > 10*time.Second {
 		t.Errorf("aborted = %q after %s; want the loss, promptly", o.Result.Aborted, time.Since(start))
+	}
+}
+
+// TestClusterEarlyWorkersWait: workers that are ready early keep hearing
+// from the master while it waits for the last one, and do not give up.
+func TestClusterEarlyWorkersWait(t *testing.T) {
+	tg := newTarget(t)
+	ctx := context.Background()
+	c := startMaster(t, ctx, 2, nil)
+	load := loader(tg.URL, engine.SharedIterations{VUs: 1, Iterations: 10})
+	early := startWorkerCfg(ctx, WorkerConfig{Master: c.addr, Token: "s3cret", Load: load, MasterTimeout: time.Second})
+	time.Sleep(2500 * time.Millisecond)
+	late := startWorker(ctx, c.addr, "s3cret", load)
+	waitOutcome(t, c)
+	for _, ch := range []chan workerRun{early, late} {
+		if wr := <-ch; wr.err != nil {
+			t.Errorf("worker: %v\n%s", wr.err, wr.log)
+		}
+	}
+	if n := c.reg.Total(c.reg.Builtin.HTTPReqs).Sum; n != 10 {
+		t.Errorf("%v requests, want 10", n)
 	}
 }

@@ -181,12 +181,17 @@ func (m *Master) logf(format string, args ...any) {
 func (m *Master) wait(ctx context.Context) error {
 	timeout := time.NewTimer(m.cfg.WaitTimeout)
 	defer timeout.Stop()
+	beat := time.NewTicker(Heartbeat)
+	defer beat.Stop()
 	for m.readyCount() < m.cfg.ExpectWorkers {
 		select {
 		case e := <-m.events:
 			if err := m.handle(e); err != nil {
 				return err
 			}
+		case now := <-beat.C: // the first workers wait for the last ones
+			m.ping()
+			m.checkHeartbeats(now)
 		case <-timeout.C:
 			return fmt.Errorf("only %d of %d workers were ready within %s; start more with: surge worker --master ADDR --token T", m.readyCount(), m.cfg.ExpectWorkers, m.cfg.WaitTimeout)
 		case <-ctx.Done():

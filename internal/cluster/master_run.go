@@ -40,9 +40,7 @@ func (m *Master) run(ctx context.Context) *Outcome {
 			m.checkHeartbeats(now)
 			if now.Sub(lastPing) >= Heartbeat {
 				lastPing = now
-				for _, w := range m.workers {
-					w.send(&ToWorker{})
-				}
+				m.ping()
 			}
 		case <-ctx.Done():
 			if !m.stopping {
@@ -59,6 +57,12 @@ func (m *Master) run(ctx context.Context) *Outcome {
 		}
 	}
 	return m.finish(time.Now())
+}
+
+func (m *Master) ping() {
+	for _, w := range m.workers {
+		w.send(&ToWorker{})
+	}
 }
 
 // finished reports whether every run ended (or was lost).

@@ -33,6 +33,9 @@ type WorkerConfig struct {
 	Log            io.Writer
 	// DeltaLog, when set, receives every delta sent, one JSON line each.
 	DeltaLog io.Writer
+	// MasterTimeout is how long the worker goes on without hearing from
+	// its master (default MasterTimeout).
+	MasterTimeout time.Duration
 }
 
 // DefaultConnectTimeout is how long a worker keeps trying to reach its
@@ -77,8 +80,9 @@ type worker struct {
 	// leaving is set when the worker itself is interrupted: its last
 	// deltas go out, but its runs are not reported done, so the master
 	// hands what is left of them to the others.
-	leaving bool
-	kick    chan struct{} // an engine ticked: report now
+	leaving  bool
+	kick     chan struct{} // an engine ticked: report now
+	prepared chan error    // the bundle was built (or not)
 }
 
 // RunWorker connects to the master, runs what it assigns and returns when
@@ -87,6 +91,9 @@ type worker struct {
 func RunWorker(ctx context.Context, cfg WorkerConfig) (*WorkerResult, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("a token is required: the master's --token")
+	}
+	if cfg.MasterTimeout <= 0 {
+		cfg.MasterTimeout = MasterTimeout
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
@@ -106,7 +113,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig) (*WorkerResult, error) {
 	// the stream outlives ctx long enough to send the last deltas
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	w := &worker{cfg: cfg, kick: make(chan struct{}, 1)}
+	w := &worker{cfg: cfg, kick: make(chan struct{}, 1), prepared: make(chan error, 1)}
 	welcome, err := w.handshake(ctx, conn, sctx)
 	if err != nil {
 		return nil, err
@@ -214,6 +221,10 @@ func (w *worker) serve(ctx, parent context.Context) error {
 			if done || err != nil {
 				return err
 			}
+		case err := <-w.prepared:
+			if err != nil {
+				return err
+			}
 		case err := <-recvErr:
 			stopRuns()
 			return &LostMasterError{Why: "its stream ended: " + status.Convert(err).Message()}
@@ -223,7 +234,7 @@ func (w *worker) serve(ctx, parent context.Context) error {
 				return &LostMasterError{Why: "sending to it failed: " + err.Error()}
 			}
 		case now := <-beat.C:
-			if silent := now.Sub(heard); silent > MasterTimeout {
+			if silent := now.Sub(heard); silent > w.cfg.MasterTimeout {
 				stopRuns()
 				return &LostMasterError{Why: fmt.Sprintf("nothing heard for %s", silent.Truncate(100*time.Millisecond))}
 			}
@@ -247,7 +258,9 @@ func (w *worker) serve(ctx, parent context.Context) error {
 func (w *worker) apply(ctx context.Context, m *ToWorker, stopRuns context.CancelFunc) (bool, error) {
 	switch {
 	case m.Bundle != nil:
-		return false, w.prepare(ctx, m.Bundle)
+		// built aside, so heartbeats go on during a long init or setup
+		w.bundle = m.Bundle
+		go func() { w.prepared <- w.prepare(ctx, m.Bundle) }()
 	case m.Assign != nil:
 		w.start(ctx, m.Assign)
 	case m.Stop != nil:
@@ -272,7 +285,6 @@ func (w *worker) apply(ctx context.Context, m *ToWorker, stopRuns context.Cancel
 
 // prepare writes the bundle, checks its digest and builds the test once.
 func (w *worker) prepare(ctx context.Context, b *Bundle) error {
-	w.bundle = b
 	ready := &Ready{Digest: b.Sum()}
 	if ready.Digest != b.Digest {
 		w.logf("bundle digest mismatch: got %.12s, the master says %.12s", ready.Digest, b.Digest)
@@ -286,7 +298,9 @@ func (w *worker) prepare(ctx context.Context, b *Bundle) error {
 		ready.Err = err.Error()
 	} else {
 		ready.Thresholds, ready.TrendStats = cfg.Thresholds, cfg.TrendStats
+		w.mu.Lock()
 		w.first = &cfg
+		w.mu.Unlock()
 	}
 	if serr := w.send(&ToMaster{Ready: ready}); serr != nil {
 		return &LostMasterError{Why: "sending to it failed: " + serr.Error()}
