@@ -89,19 +89,26 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		return err
 	}
 	reg := metrics.NewRegistry()
+	live := isTerminal(stderr) && !f.quiet
 	var outErr error
 	o, err := cluster.RunMaster(ctx, cluster.MasterConfig{
 		Listen: mf.listen, Token: mf.token, Version: Version, TLS: tlsCfg,
 		ExpectWorkers: mf.expect, WaitTimeout: mf.wait, Bundle: b, OnLoss: mf.onLoss,
-		Thresholds: ths, Warmup: f.warmup, Registry: reg, Log: stderr,
+		Thresholds: ths, Warmup: f.warmup, Registry: reg, Log: clearLine(stderr, live),
 		OnTick: func(reg *metrics.Registry, now time.Time) {
 			for _, o := range outs {
 				if e := o.Tick(reg, now); e != nil && outErr == nil {
 					outErr = e
 				}
 			}
+			if live {
+				fmt.Fprintf(stderr, "\r\x1b[K  %s", cluster.StatusLine(reg, now))
+			}
 		},
 	})
+	if live {
+		fmt.Fprint(stderr, "\r\x1b[K")
+	}
 	if err != nil {
 		return fmt.Errorf("distributed run: %w", err)
 	}
@@ -363,3 +370,20 @@ func bundleConfig(ctx context.Context, b *cluster.Bundle, dir string, stderr io.
 	}
 	return cfg, nil
 }
+
+// clearLine makes log lines replace the live status line on a terminal.
+func clearLine(w io.Writer, live bool) io.Writer {
+	if !live {
+		return w
+	}
+	return writerFunc(func(b []byte) (int, error) {
+		if _, err := io.WriteString(w, "\r\x1b[K"); err != nil {
+			return 0, err
+		}
+		return w.Write(b)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -221,3 +221,19 @@ func BenchmarkMasterSecond100Workers(b *testing.B) {
 		}
 	})
 }
+
+func TestStatusLine(t *testing.T) {
+	reg := metrics.NewRegistry()
+	start := time.Now()
+	reg.Start(start, 0)
+	mg := NewMerger()
+	for _, seed := range []uint64{1, 2} {
+		mg.Add(EncodeDeltas(secondOfLoad(100, 2, seed)), nil)
+	}
+	mg.Flush(reg)
+	reg.Set(reg.Builtin.VUs, nil, 7)
+	reg.Tick(start.Add(2500 * time.Millisecond))
+	if got, want := StatusLine(reg, start.Add(2500*time.Millisecond)), "running 2s  VUs 7  200 req/s"; got != want {
+		t.Errorf("StatusLine = %q, want %q", got, want)
+	}
+}

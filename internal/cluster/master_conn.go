@@ -32,6 +32,10 @@ type wconn struct {
 	joinOrder int
 }
 
+// helloTimeout bounds how long a connection may stay silent before its
+// hello.
+const helloTimeout = 10 * time.Second
+
 // event is what a handler tells the loop.
 type event struct {
 	w      *wconn
@@ -60,8 +64,16 @@ func (m *Master) connect(st grpc.ServerStream) error {
 		addr = p.Addr.String()
 	}
 	var hello ToMaster
-	if err := st.RecvMsg(&hello); err != nil {
-		return err
+	helloc := make(chan error, 1)
+	go func() { helloc <- st.RecvMsg(&hello) }()
+	select {
+	case err := <-helloc:
+		if err != nil {
+			return err
+		}
+	case <-time.After(helloTimeout):
+		m.logf("refused a connection from %s: no hello within %s", addr, helloTimeout)
+		return status.Error(codes.DeadlineExceeded, "no hello message in time")
 	}
 	if err := m.check(hello.Hello); err != nil {
 		m.logf("refused a worker from %s: %s", addr, status.Convert(err).Message())

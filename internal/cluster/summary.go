@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/report"
 )
 
@@ -55,4 +56,24 @@ func WorkersText(ws []WorkerView, end time.Time) string {
 	}
 	tw.Flush()
 	return b.String()
+}
+
+// StatusLine is the master's live status: elapsed time, VUs across the
+// workers, and the requests of the last second.
+func StatusLine(reg *metrics.Registry, now time.Time) string {
+	b := reg.Builtin
+	var vus, reqs float64
+	for _, se := range reg.Series() {
+		if len(se.Points) == 0 {
+			continue
+		}
+		last := se.Points[len(se.Points)-1]
+		switch se.Metric {
+		case b.VUs:
+			vus = last.Last
+		case b.HTTPReqs:
+			reqs += last.Sum
+		}
+	}
+	return fmt.Sprintf("running %s  VUs %.0f  %.0f req/s", now.Sub(reg.StartTime()).Truncate(time.Second), vus, reqs)
 }
