@@ -663,3 +663,12 @@ func TestClusterNetnsPartition(t *testing.T) {
 	}
 	t.Logf("partition noticed, partitioned worker stopped %s after the cut; %d requests served", inNS.exited.Sub(cut).Truncate(100*time.Millisecond), hits.Load())
 }
+
+func TestClusterWorkerNoMaster(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), &stdout, &stderr, []string{"worker", "--master", "127.0.0.1:1", "--token", "t", "--connect-timeout", "300ms"})
+	if code != ExitError || !strings.Contains(stderr.String(), "surge worker: reaching the master 127.0.0.1:1") ||
+		!strings.Contains(stderr.String(), "gave up after 300ms") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}

@@ -150,6 +150,9 @@ func (w *worker) handshake(ctx context.Context, conn *grpc.ClientConn, sctx cont
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("interrupted while connecting to the master %s", w.cfg.Master)
 			}
+			if refused == nil {
+				return nil, fmt.Errorf("%w (gave up after %s; see --connect-timeout)", err, w.cfg.ConnectTimeout)
+			}
 			return nil, err
 		}
 		select {
@@ -162,7 +165,7 @@ func (w *worker) handshake(ctx context.Context, conn *grpc.ClientConn, sctx cont
 func (w *worker) try(ctx context.Context, conn *grpc.ClientConn) (*Welcome, error) {
 	st, err := openStream(ctx, conn)
 	if err != nil {
-		return nil, fmt.Errorf("reaching the master %s: %w", w.cfg.Master, err)
+		return nil, fmt.Errorf("reaching the master %s: %s", w.cfg.Master, status.Convert(err).Message())
 	}
 	hello := &ToMaster{Hello: &Hello{Protocol: Protocol, Version: w.cfg.Version, Token: w.cfg.Token, Name: w.cfg.Name, CPUs: runtime.NumCPU()}}
 	if err := st.SendMsg(hello); err != nil && !errors.Is(err, io.EOF) {
