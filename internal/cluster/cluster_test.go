@@ -366,3 +366,25 @@ func TestClusterEarlyWorkersWait(t *testing.T) {
 		t.Errorf("%v requests, want 10", n)
 	}
 }
+
+// TestClusterAbortOnFailThreshold: thresholds are judged on the merged
+// data every second, and one with abortOnFail stops every worker.
+func TestClusterAbortOnFailThreshold(t *testing.T) {
+	tg := newTarget(t)
+	ctx := context.Background()
+	th := mustThreshold("http_reqs: count<5")
+	th.AbortOnFail = true
+	c := startMaster(t, ctx, 2, func(m *MasterConfig) { m.Thresholds = []*metrics.Threshold{th} })
+	load := loader(tg.URL, engine.ConstantVUs{VUs: 2, Duration: 30 * time.Second})
+	ws := []chan workerRun{startWorker(ctx, c.addr, "s3cret", load), startWorker(ctx, c.addr, "s3cret", load)}
+	start := time.Now()
+	o := waitOutcome(t, c)
+	for _, ch := range ws {
+		if wr := <-ch; wr.err != nil {
+			t.Errorf("worker: %v", wr.err)
+		}
+	}
+	if !strings.Contains(o.Result.Aborted, "abortOnFail") || !o.Result.Failed() || time.Since(start) > 10*time.Second {
+		t.Errorf("aborted %q, failed %v, after %s; want an abort by the threshold within seconds", o.Result.Aborted, o.Result.Failed(), time.Since(start))
+	}
+}
