@@ -253,7 +253,8 @@ func (s k6Summary) value(metric, key string) float64 {
 func TestClusterProcessesRateAndExactMerge(t *testing.T) {
 	srv, hits := countingServer(t)
 	export := filepath.Join(t.TempDir(), "summary.json")
-	m, ws, _ := startCluster(t, 3, "--url", srv.URL, "--rate", "3000", "-d", "3s", "--summary-export", export)
+	jsonOut := filepath.Join(t.TempDir(), "out.ndjson")
+	m, ws, _ := startCluster(t, 3, "--url", srv.URL, "--rate", "3000", "-d", "3s", "--summary-export", export, "--out", "json="+jsonOut)
 	if code := m.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("master exit code %d", code)
 	}
@@ -280,6 +281,9 @@ func TestClusterProcessesRateAndExactMerge(t *testing.T) {
 	want := union.Total(union.Builtin.HTTPReqDuration).Percentile(99)
 	if got := s.value("http_req_duration", "p(99)"); got != want {
 		t.Errorf("merged p(99) = %v, the union of the workers' histograms gives %v", got, want)
+	}
+	if b, err := os.ReadFile(jsonOut); err != nil || !strings.Contains(string(b), `"http_reqs"`) {
+		t.Errorf("--out json on the master: %v, %d bytes without http_reqs", err, len(b))
 	}
 	for _, w := range []string{"WORKERS", "w0", "w1", "w2", "done"} {
 		if !strings.Contains(m.stdout(), w) {
