@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/surgeload/surge/internal/engine"
@@ -65,7 +66,13 @@ func (w *worker) execute(ctx context.Context, r *wrun, cfg *runner.Config, a *As
 	scens := Plan(cfg.Scenarios, a.Steps)
 	if len(scens) == 0 {
 		w.logf("run %d: nothing to do in this segment", a.ID)
-		return &RunDone{}
+		d := &RunDone{}
+		if cfg.AfterLoad != nil {
+			if err := cfg.AfterLoad(context.WithoutCancel(ctx)); err != nil {
+				d.Err = err.Error()
+			}
+		}
+		return d
 	}
 	w.logf("run %d: %d scenarios, segment %s", a.ID, len(scens), describeSteps(a.Steps))
 	kick := func(time.Time) {
@@ -79,6 +86,9 @@ func (w *worker) execute(ctx context.Context, r *wrun, cfg *runner.Config, a *As
 	d.Errors, _ = reg.Errors.Entries()
 	if res != nil {
 		d.Iterations, d.Exceptions, d.Interrupts, d.Dropped, d.Aborted = res.Iterations, res.Exceptions, res.Interrupts, res.Dropped, res.Aborted
+	}
+	if cfg.AfterLoad != nil { // the script's teardown(), and closing what it opened
+		err = errors.Join(err, cfg.AfterLoad(context.WithoutCancel(ctx)))
 	}
 	if err != nil {
 		d.Err = err.Error()
