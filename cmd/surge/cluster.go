@@ -62,8 +62,11 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 	if err := mf.validate(); err != nil {
 		return err
 	}
-	if f.report != "" || f.profilePID != 0 || f.profileURL != "" || f.pg != "" {
-		return usageErrorf("--report, --profile-* and --pg are not supported by surge master yet; run them with surge run, or use --summary-export and --out")
+	if f.profilePID != 0 || f.profileURL != "" || f.pg != "" {
+		return usageErrorf("--profile-* and --pg are not supported by surge master yet; run them with surge run")
+	}
+	if f.report != "" && writeHTMLReport == nil {
+		return usageErrorf("--report: this build has no HTML report")
 	}
 	b, err := masterBundle(fs, &f)
 	if err != nil {
@@ -89,6 +92,10 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		return err
 	}
 	reg := metrics.NewRegistry()
+	dashTick, dashFinish, err := masterDashboard(ctx, &f, reg, stderr)
+	if err != nil {
+		return err
+	}
 	live := isTerminal(stderr) && !f.quiet
 	var outErr error
 	o, err := cluster.RunMaster(ctx, cluster.MasterConfig{
@@ -104,6 +111,7 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 			if live {
 				fmt.Fprintf(stderr, "\r\x1b[K  %s", cluster.StatusLine(reg, now))
 			}
+			dashTick(now)
 		},
 	})
 	if live {
@@ -127,10 +135,34 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		color := isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == ""
 		outErr = errors.Join(outErr, sum.WriteText(stdout, report.TextOptions{Color: color}))
 	}
+	if f.report != "" {
+		if err := writeHTMLReport(f.report, sum, reg, &f); err != nil {
+			outErr = errors.Join(outErr, fmt.Errorf("writing report: %w", err))
+		}
+	}
+	dashFinish(sum)
 	if outErr != nil {
 		return outErr
 	}
 	return clusterExit(o, &f)
+}
+
+// masterDashboard serves the live dashboard of the merged registry for
+// --dashboard. The run cannot be steered from it (no engine control on the
+// master). Without --dashboard both functions do nothing.
+func masterDashboard(ctx context.Context, f *runFlags, reg *metrics.Registry, stderr io.Writer) (func(time.Time), func(*report.Summary), error) {
+	if f.dashboard.addr == "" {
+		return func(time.Time) {}, func(*report.Summary) {}, nil
+	}
+	if startDashboard == nil {
+		return nil, nil, usageErrorf("--dashboard: this build has no dashboard")
+	}
+	onTick, finish, err := startDashboard(ctx, dashboardOptions{Addr: f.dashboard.addr, Token: f.dashboardToken,
+		Registry: reg, Config: flagConfig(f), Stderr: stderr})
+	if err != nil {
+		return nil, nil, withCode(ExitUsage, fmt.Errorf("--dashboard: %w", err))
+	}
+	return onTick, finish, nil
 }
 
 // clusterExit maps the outcome to the exit codes of surge run.

@@ -549,7 +549,8 @@ export default function () { http.get(base + path); }
 		}
 	}
 	export := filepath.Join(t.TempDir(), "summary.json")
-	m, ws, _ := startCluster(t, 3, filepath.Join(dir, "test.js"), "--summary-export", export)
+	html := filepath.Join(t.TempDir(), "report.html")
+	m, ws, _ := startCluster(t, 3, filepath.Join(dir, "test.js"), "--summary-export", export, "--report", html)
 	if code := m.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("master exit code %d", code)
 	}
@@ -562,6 +563,9 @@ export default function () { http.get(base + path); }
 	s := readSummary(t, export)
 	if n := s.value("http_reqs", "count"); n != 90 || sum != 90 || hits.Load() != 90 {
 		t.Errorf("requests: merged %v, workers %d, served %d; want 90", n, sum, hits.Load())
+	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "<html") {
+		t.Errorf("--report on the master: %v", err)
 	}
 	th, _ := s.Metrics["iterations"]["thresholds"].(map[string]any)
 	if failed, ok := th["count==90"].(bool); !ok || failed {
