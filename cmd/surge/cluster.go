@@ -15,6 +15,7 @@ import (
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/output"
 	"github.com/surgeload/surge/internal/report"
+	"github.com/surgeload/surge/internal/result"
 	"github.com/surgeload/surge/internal/runner"
 )
 
@@ -141,10 +142,28 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		}
 	}
 	dashFinish(sum)
+	saveMasterResult(&f, sum, reg, stdout, stderr)
 	if outErr != nil {
 		return outErr
 	}
 	return clusterExit(o, &f)
+}
+
+// saveMasterResult saves the merged result as surge run does (--save,
+// --no-save), for surge report and surge compare.
+func saveMasterResult(f *runFlags, sum *report.Summary, reg *metrics.Registry, stdout, stderr io.Writer) {
+	if f.noSave || f.save == "" {
+		return
+	}
+	path := f.save
+	if !strings.HasSuffix(path, ".json.gz") {
+		path = result.DefaultPath(path, sum.Start)
+	}
+	if err := result.New(sum, reg, Version, flagConfig(f)).Save(path); err != nil {
+		fmt.Fprintf(stderr, "surge master: warning: %v\n", err) // the run itself succeeded
+	} else if !f.noSummary {
+		fmt.Fprintf(stdout, "  result saved to %s (surge report / surge compare read it)\n", path)
+	}
 }
 
 // masterDashboard serves the live dashboard of the merged registry for

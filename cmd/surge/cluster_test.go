@@ -191,7 +191,7 @@ func countingServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 // the master listens.
 func startCluster(t *testing.T, n int, masterArgs ...string) (*proc, []*proc, string) {
 	t.Helper()
-	args := append([]string{"master", "--listen", "127.0.0.1:0", "--token", "tok", "--expect-workers", strconv.Itoa(n), "--quiet"}, masterArgs...)
+	args := append([]string{"master", "--listen", "127.0.0.1:0", "--token", "tok", "--expect-workers", strconv.Itoa(n), "--quiet", "--no-save"}, masterArgs...)
 	m := start(t, "master", args...)
 	addr := m.waitLine(t, `listening on (\S+) for`, 30*time.Second)[1]
 	var ws []*proc
@@ -386,7 +386,7 @@ func TestClusterMasterKilled(t *testing.T) {
 // TestClusterWrongToken: a worker with the wrong token is refused with a
 // clear message on both sides.
 func TestClusterWrongToken(t *testing.T) {
-	m := start(t, "master", "master", "--listen", "127.0.0.1:0", "--token", "right", "--url", "http://127.0.0.1:1/", "--wait-timeout", "2s")
+	m := start(t, "master", "master", "--listen", "127.0.0.1:0", "--no-save", "--token", "right", "--url", "http://127.0.0.1:1/", "--wait-timeout", "2s")
 	addr := m.waitLine(t, `listening on (\S+) for`, 30*time.Second)[1]
 	w := start(t, "worker", "worker", "--master", addr, "--token", "wrong")
 	if code := w.wait(t, 15*time.Second); code != ExitUsage {
@@ -550,7 +550,8 @@ export default function () { http.get(base + path); }
 	}
 	export := filepath.Join(t.TempDir(), "summary.json")
 	html := filepath.Join(t.TempDir(), "report.html")
-	m, ws, _ := startCluster(t, 3, filepath.Join(dir, "test.js"), "--summary-export", export, "--report", html)
+	saved := filepath.Join(t.TempDir(), "run.json.gz")
+	m, ws, _ := startCluster(t, 3, filepath.Join(dir, "test.js"), "--summary-export", export, "--report", html, "--no-save=false", "--save", saved)
 	if code := m.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("master exit code %d", code)
 	}
@@ -566,6 +567,9 @@ export default function () { http.get(base + path); }
 	}
 	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "<html") {
 		t.Errorf("--report on the master: %v", err)
+	}
+	if st, err := os.Stat(saved); err != nil || st.Size() == 0 || !strings.Contains(m.stdout(), "result saved to "+saved) {
+		t.Errorf("--save on the master: %v", err)
 	}
 	th, _ := s.Metrics["iterations"]["thresholds"].(map[string]any)
 	if failed, ok := th["count==90"].(bool); !ok || failed {
@@ -641,7 +645,7 @@ func TestClusterNetnsPartition(t *testing.T) {
 	srv.Listener = lis
 	srv.Start()
 	t.Cleanup(srv.Close)
-	m := start(t, "master", "master", "--listen", ns.hostIP+":0", "--token", "tok", "--expect-workers", "2", "--quiet",
+	m := start(t, "master", "master", "--listen", ns.hostIP+":0", "--no-save", "--token", "tok", "--expect-workers", "2", "--quiet",
 		"--url", srv.URL, "--rate", "100", "-d", "8s")
 	addr := m.waitLine(t, `listening on (\S+) for`, 30*time.Second)[1]
 	inNS := startIn(t, "worker-ns", []string{"ip", "netns", "exec", ns.name}, "worker", "--master", addr, "--token", "tok", "--name", "wns")
