@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// dashTarget is a service under test answering in about 5 ms, so that a
+// few VUs make a steady load without saturating the machine.
+func dashTarget(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		w.Write([]byte("ok"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// dashFreeAddr picks a free loopback port for the dashboard.
+func dashFreeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+type dashRun struct {
+	code     int
+	out, err string
+	took     time.Duration
+	done     chan struct{} // closed when Main has returned
+}
+
+// dashStart runs surge in the background and waits for its dashboard.
+func dashStart(t *testing.T, addr string, args ...string) *dashRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	r := &dashRun{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		defer cancel()
+		var out, errb bytes.Buffer
+		start := time.Now()
+		r.code = Main(ctx, &out, &errb, append([]string{"run", "--dashboard=" + addr, "--no-save", "--quiet"}, args...))
+		r.out, r.err, r.took = out.String(), errb.String(), time.Since(start)
+	}()
+	t.Cleanup(func() { cancel(); <-r.done })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/api/state")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dashboard did not come up on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func dashWait(t *testing.T, r *dashRun, within time.Duration) *dashRun {
+	t.Helper()
+	select {
+	case <-r.done:
+		return r
+	case <-time.After(within):
+		t.Fatalf("the run did not end within %s", within)
+	}
+	return nil
+}
+
+func TestDashboardRefusesPublicAddressWithoutToken(t *testing.T) {
+	srv := dashTarget(t)
+	code, _, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-d", "1s", "--no-save", "--dashboard=0.0.0.0:0")
+	if code != ExitUsage || !strings.Contains(stderr, "--dashboard: refusing to serve on \"0.0.0.0:0\" without a token") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q; want exit %d and one line naming --dashboard-token", code, stderr, ExitUsage)
+	}
+}
+
+// TestDashboardSteersTheRun changes the number of users and stops the run
+// over HTTP, as a script or curl would (no Origin header, so no browser
+// cross-origin rules apply).
+func TestDashboardSteersTheRun(t *testing.T) {
+	srv := dashTarget(t)
+	addr := dashFreeAddr(t)
+	done := dashStart(t, addr, "--url", srv.URL, "--stage", "20s:1")
+	base := "http://" + addr
+	resp, err := http.PostForm(base+"/api/users", url.Values{"users": {"4"}, "spawn_rate": {"0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST users: %s", resp.Status)
+	}
+	var users float64
+	for deadline := time.Now().Add(8 * time.Second); time.Now().Before(deadline) && users != 4; time.Sleep(200 * time.Millisecond) {
+		var st struct{ Stats struct{ Users float64 } }
+		resp, err := http.Get(base + "/api/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		users = st.Stats.Users
+	}
+	if users != 4 {
+		t.Fatalf("active users %v after asking for 4, want 4 (the ramp alone gives at most 1)", users)
+	}
+	if resp, err = http.Post(base+"/api/stop", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r := dashWait(t, done, 15*time.Second)
+	if r.code != 0 || !strings.Contains(r.out, "stopped from the dashboard") || r.took > 15*time.Second {
+		t.Fatalf("exit %d after %s, stdout:\n%s\nstderr:\n%s\nwant exit 0 well before 20 s, stopped from the dashboard", r.code, r.took, r.out, r.err)
+	}
+}
+
+// dashChromium finds Chromium; in CI (CI=true) its absence fails the test.
+func dashChromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed (test.sh installs it); CI requires the dashboard browser test")
+	}
+	t.Skip("skipping: chromium is not installed (apt-get install -y chromium)")
+	return ""
+}
+
+func dashBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(dashChromium(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	return bctx
+}
+
+// dashArtifacts is where screenshots go: $SURGE_ARTIFACTS when set.
+func dashArtifacts(t *testing.T) string {
+	if d := os.Getenv("SURGE_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+func dashEval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+// dashPoll evaluates js until it returns true, for at most d.
+func dashPoll(t *testing.T, ctx context.Context, js string, d time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
+		if dashEval[bool](t, ctx, js) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s still false: %s", d, js)
+		}
+	}
+}
+
+func dashScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dashArtifacts(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// TestDashboardInBrowser drives Chromium against the dashboard of a real
+// run: the charts gain points and mark the warm-up and stages, the
+// statistics table fills, Stop ends the run long before its 23 s, and the
+// page shows that it finished.
+func TestDashboardInBrowser(t *testing.T) {
+	ctx := dashBrowser(t)
+	srv := dashTarget(t)
+	addr := dashFreeAddr(t)
+	done := dashStart(t, addr, "--url", srv.URL, "--name", "GET /ok", "--vus", "2", "--stage", "3s:3", "--stage", "20s:5", "--warmup", "2s")
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/"), chromedp.WaitVisible(chromedp.ID("chart-rps"))); err != nil {
+		t.Fatal(err)
+	}
+	points := `(+document.querySelector('#chart-rps').dataset.points || 0)`
+	lat := `(+document.querySelector('#chart-lat').dataset.values || 0)`
+	dashPoll(t, ctx, lat+` >= 12 && document.body.dataset.status === "running"`, 15*time.Second)
+	n := dashEval[int](t, ctx, points)
+	dashPoll(t, ctx, points+` > `+itoa(n), 5*time.Second)
+	for _, id := range []string{"chart-rps", "chart-lat", "chart-users", "chart-scen"} {
+		if v := dashEval[int](t, ctx, `+document.querySelector('#`+id+`').dataset.values || 0`); v < 3 {
+			t.Errorf("chart %s drew %d values, want at least 3", id, v)
+		}
+	}
+	// Warm-up and the end of the first stage (3 s) are marked on every chart.
+	if got := dashEval[string](t, ctx, `[...document.querySelectorAll('canvas.chart')].map(c => c.dataset.warmup + c.dataset.stages).join(",")`); got != "11,11,11,11" {
+		t.Errorf("warm-up and stage marks per chart = %q, want 11 (band and one stage line) on each of 4 charts", got)
+	}
+	dashScreenshot(t, ctx, "dashboard-charts.png")
+
+	// The statistics tab shows the request name with a count that grows.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#tabs button[data-tab="stats"]`))); err != nil {
+		t.Fatal(err)
+	}
+	row := dashEval[string](t, ctx, `document.querySelector('#stats-table tbody tr').innerText`)
+	if !strings.Contains(row, "GET /ok") {
+		t.Errorf("first statistics row %q, want the request name GET /ok", row)
+	}
+	dashScreenshot(t, ctx, "dashboard-stats.png")
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("stop"))); err != nil {
+		t.Fatal(err)
+	}
+	r := dashWait(t, done, 15*time.Second)
+	if r.code != 0 || !strings.Contains(r.out, "stopped from the dashboard") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s\nwant exit 0 and a summary saying it was stopped from the dashboard", r.code, r.out, r.err)
+	}
+	if r.took > 15*time.Second {
+		t.Errorf("the run took %s after Stop, want well under its 23 s", r.took)
+	}
+	// The page got the final state before the server shut down.
+	dashPoll(t, ctx, `document.body.dataset.status === "finished" && document.querySelector('#message').textContent.includes("stopped from the dashboard")`, 3*time.Second)
+	dashScreenshot(t, ctx, "dashboard-finished.png")
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
