@@ -96,6 +96,20 @@ func TestDashboardRefusesPublicAddressWithoutToken(t *testing.T) {
 	}
 }
 
+func TestDashboardPortInUse(t *testing.T) {
+	srv := dashTarget(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	start := time.Now()
+	code, _, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-d", "5s", "--no-save", "--dashboard="+ln.Addr().String())
+	if code != ExitUsage || !strings.Contains(stderr, "--dashboard: listening on "+ln.Addr().String()) || time.Since(start) > 3*time.Second {
+		t.Fatalf("exit %d after %s, stderr %q; want exit %d at once, naming the address", code, time.Since(start), stderr, ExitUsage)
+	}
+}
+
 // TestDashboardSteersTheRun changes the number of users and stops the run
 // over HTTP, as a script or curl would (no Origin header, so no browser
 // cross-origin rules apply).
