@@ -26,8 +26,8 @@ var assets embed.FS
 // DefaultAddr is where --dashboard listens when given no address.
 const DefaultAddr = "127.0.0.1:5665"
 
-// maxInitPoints bounds the history a newly connected page receives: the
-// last hour of a longer run.
+// maxInitPoints bounds the history a newly connected page receives (the
+// last hour of a longer run) and, twice over, the history kept in memory.
 const maxInitPoints = 3600
 
 // finishWait is how long Finish waits for connected pages to receive the
@@ -128,6 +128,9 @@ func (s *Server) Tick(now time.Time) {
 	}
 	st.Target = s.target
 	s.points = append(s.points, p)
+	if len(s.points) >= 2*maxInitPoints { // keep memory bounded in a long run
+		s.points = append(s.points[:0], s.points[len(s.points)-maxInitPoints:]...)
+	}
 	s.stats = st
 	s.broadcastLocked("tick", map[string]any{"point": p, "stats": st})
 }

@@ -315,3 +315,17 @@ func TestPageAndAssetsAreEmbedded(t *testing.T) {
 		}
 	}
 }
+
+func TestHistoryIsBounded(t *testing.T) {
+	f := newFixture(0)
+	s, _ := startServer(t, f, "")
+	for i := 1; i <= 2*maxInitPoints+10; i++ {
+		s.Tick(f.t0.Add(time.Duration(i) * time.Second))
+	}
+	s.mu.Lock()
+	kept, init := len(s.points), s.initLocked()
+	s.mu.Unlock()
+	if kept > 2*maxInitPoints || len(init.Points) != maxInitPoints || init.Points[maxInitPoints-1].T != float64(2*maxInitPoints+10) {
+		t.Fatalf("kept %d points, sent %d ending at %v; want at most %d kept and the last %d sent", kept, len(init.Points), init.Points[len(init.Points)-1].T, 2*maxInitPoints, maxInitPoints)
+	}
+}
