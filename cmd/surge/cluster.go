@@ -8,14 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/surgeload/surge/internal/cluster"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/output"
 	"github.com/surgeload/surge/internal/report"
-	"github.com/surgeload/surge/internal/result"
 	"github.com/surgeload/surge/internal/runner"
 )
 
@@ -130,7 +128,7 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		outErr = errors.Join(outErr, out.Close(sum))
 	}
 	if f.summaryExport != "" {
-		outErr = errors.Join(outErr, writeSummaryFile(f.summaryExport, sum.WriteK6JSON))
+		outErr = errors.Join(outErr, writeTo(f.summaryExport, sum.WriteK6JSON))
 	}
 	if !f.noSummary {
 		color := isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == ""
@@ -142,28 +140,11 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		}
 	}
 	dashFinish(sum)
-	saveMasterResult(&f, sum, reg, stdout, stderr)
+	saveResult("master", &f, sum, reg, stdout, stderr)
 	if outErr != nil {
 		return outErr
 	}
 	return clusterExit(o, &f)
-}
-
-// saveMasterResult saves the merged result as surge run does (--save,
-// --no-save), for surge report and surge compare.
-func saveMasterResult(f *runFlags, sum *report.Summary, reg *metrics.Registry, stdout, stderr io.Writer) {
-	if f.noSave || f.save == "" {
-		return
-	}
-	path := f.save
-	if !strings.HasSuffix(path, ".json.gz") {
-		path = result.DefaultPath(path, sum.Start)
-	}
-	if err := result.New(sum, reg, Version, flagConfig(f)).Save(path); err != nil {
-		fmt.Fprintf(stderr, "surge master: warning: %v\n", err) // the run itself succeeded
-	} else if !f.noSummary {
-		fmt.Fprintf(stdout, "  result saved to %s (surge report / surge compare read it)\n", path)
-	}
 }
 
 // masterDashboard serves the live dashboard of the merged registry for
@@ -285,21 +266,6 @@ func runArgs(fs *flag.FlagSet) []string {
 	return out
 }
 
-func parseTrendStats(s string) ([]string, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var out []string
-	for _, st := range strings.Split(s, ",") {
-		st = strings.TrimSpace(st)
-		if !report.ValidTrendStat(st) {
-			return nil, usageErrorf("--summary-trend-stats: unknown statistic %q (use avg, min, med, max, count, p(N))", st)
-		}
-		out = append(out, st)
-	}
-	return out, nil
-}
-
 func parseOuts(specs []string) ([]output.Output, error) {
 	var outs []output.Output
 	for _, spec := range specs {
@@ -310,18 +276,6 @@ func parseOuts(specs []string) ([]output.Output, error) {
 		outs = append(outs, o)
 	}
 	return outs, nil
-}
-
-func writeSummaryFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 type workerFlags struct {

@@ -199,12 +199,8 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 		return err
 	}
 	if f.trendStats != "" {
-		for _, st := range strings.Split(f.trendStats, ",") {
-			st = strings.TrimSpace(st)
-			if !report.ValidTrendStat(st) {
-				return usageErrorf("--summary-trend-stats: unknown statistic %q (use avg, min, med, max, count, p(N))", st)
-			}
-			cfg.TrendStats = append(cfg.TrendStats, st)
+		if cfg.TrendStats, err = parseTrendStats(f.trendStats); err != nil {
+			return err
 		}
 	}
 	tags, err := parseTags(f.tags)
@@ -250,6 +246,9 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 		return usageErrorf("--pg-explain needs --pg DSN")
 	}
 	sum, res, err := runner.Run(ctx, cfg)
+	if err != nil && dashFinish != nil {
+		dashFinish(nil) // finish accepts nil: close the dashboard of a run that failed
+	}
 	var ce *runner.ConfigError
 	if errors.As(err, &ce) {
 		return withCode(ExitUsage, err)
@@ -260,17 +259,7 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	if dashFinish != nil {
 		dashFinish(sum)
 	}
-	if !f.noSave && f.save != "" {
-		path := f.save
-		if !strings.HasSuffix(path, ".json.gz") {
-			path = result.DefaultPath(path, sum.Start)
-		}
-		if err := result.New(sum, cfg.Registry, Version, flagConfig(f)).Save(path); err != nil {
-			fmt.Fprintf(stderr, "surge run: warning: %v\n", err) // the run itself succeeded
-		} else if !f.noSummary {
-			fmt.Fprintf(stdout, "  result saved to %s (surge report / surge compare read it)\n", path)
-		}
-	}
+	saveResult("run", f, sum, cfg.Registry, stdout, stderr)
 	if f.report != "" {
 		if writeHTMLReport == nil {
 			return fmt.Errorf("--report: this build has no HTML report")
@@ -481,4 +470,37 @@ func cutFlag(args []string, name string) (value string, rest []string, found boo
 		}
 	}
 	return "", args, false
+}
+
+// saveResult saves a finished run for surge report and surge compare
+// (--save, default .surge/runs/; --no-save). A failure to save is a
+// warning: the run itself succeeded.
+func saveResult(cmd string, f *runFlags, sum *report.Summary, reg *metrics.Registry, stdout, stderr io.Writer) {
+	if f.noSave || f.save == "" {
+		return
+	}
+	path := f.save
+	if !strings.HasSuffix(path, ".json.gz") {
+		path = result.DefaultPath(path, sum.Start)
+	}
+	if err := result.New(sum, reg, Version, flagConfig(f)).Save(path); err != nil {
+		fmt.Fprintf(stderr, "surge %s: warning: %v\n", cmd, err)
+	} else if !f.noSummary {
+		fmt.Fprintf(stdout, "  result saved to %s (surge report / surge compare read it)\n", path)
+	}
+}
+
+func parseTrendStats(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, st := range strings.Split(s, ",") {
+		st = strings.TrimSpace(st)
+		if !report.ValidTrendStat(st) {
+			return nil, usageErrorf("--summary-trend-stats: unknown statistic %q (use avg, min, med, max, count, p(N))", st)
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
