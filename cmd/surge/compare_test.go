@@ -15,7 +15,7 @@ func TestCompareFlagsSlowerDemo(t *testing.T) {
 	dir := t.TempDir()
 	base, slow := filepath.Join(dir, "base.json.gz"), filepath.Join(dir, "slow.json.gz")
 	for _, run := range []struct{ path, delay string }{{base, "20ms"}, {slow, "60ms"}} {
-		code, out, stderr := runCLI(t, context.Background(), "demo", "-d", "4s", "-u", "6", "--slow", run.delay, "--save", run.path)
+		code, out, stderr := runCLI(t, context.Background(), "demo", "-d", "6s", "-u", "6", "--slow", run.delay, "--save", run.path)
 		if code != 0 {
 			t.Fatalf("demo exit %d\n%s\n%s", code, out, stderr)
 		}

@@ -76,11 +76,23 @@ type uTest struct {
 }
 
 func test(a, b []float64) uTest {
-	if len(a) < 3 || len(b) < 3 {
+	if len(a) < 3 || len(b) < 3 || minP(len(a), len(b)) > Alpha {
+		// too few seconds for the U test to ever reach significance: no
+		// test, and the change is judged on its own
 		return uTest{p: math.NaN()}
 	}
 	c := stats.Compare(a, b, Alpha, stats.DefaultConfidence)
 	return uTest{p: c.Test.P, ok: true}
+}
+
+// minP is the smallest two-sided p value a Mann-Whitney U test can give
+// for samples of n and m values without ties: 2 / C(n+m, n).
+func minP(n, m int) float64 {
+	c := 1.0
+	for i := 1; i <= n; i++ {
+		c = c * float64(m+i) / float64(i)
+	}
+	return 2 / c
 }
 
 func row(metric, stat, unit string, base, new float64, t uTest, higherIsWorse bool) Row {
