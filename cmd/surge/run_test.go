@@ -390,3 +390,39 @@ func TestDemoReportIsSelfContained(t *testing.T) {
 		t.Errorf("the report references external URLs: %v", m)
 	}
 }
+
+// TestRunPrometheusOutput scrapes /metrics while a run is going.
+func TestRunPrometheusOutput(t *testing.T) {
+	srv := okServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := runCLI(t, context.Background(), "run", "--url", srv.URL, "-u", "2", "-d", "3s", "--no-save", "--out", "prometheus="+addr)
+		done <- code
+	}()
+	var page string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b := new(bytes.Buffer)
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(b.String(), "surge_http_reqs_total{") {
+			page = b.String()
+			break
+		}
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if page == "" || !strings.Contains(page, "# TYPE surge_http_req_duration histogram") {
+		t.Errorf("no metrics scraped during the run:\n%s", page)
+	}
+}

@@ -176,3 +176,25 @@ func (a *Agg) Value() float64 {
 	}
 	return a.Avg()
 }
+
+// CumulativeCounts returns, for each upper bound (in the metric's unit,
+// ascending), how many of a Trend's samples were at most that bound — the
+// buckets of a classic Prometheus histogram, within the histogram's 1%.
+func (a *Agg) CumulativeCounts(bounds []float64) []int64 {
+	out := make([]int64, len(bounds))
+	if a.hist == nil {
+		return out
+	}
+	for _, bar := range a.hist.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		v := float64(bar.To) / histScale
+		for i, b := range bounds {
+			if v <= b {
+				out[i] += bar.Count
+			}
+		}
+	}
+	return out
+}

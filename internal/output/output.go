@@ -1,7 +1,8 @@
-// Package output streams a run's one-second points to files while the test
-// runs: NDJSON of every metric and tag set (--out json=FILE) and Locust-like
-// CSV (--out csv=PREFIX writes PREFIX_stats.csv at the end and
-// PREFIX_stats_history.csv each second).
+// Package output streams a run's results while the test runs: NDJSON of
+// every metric and tag set per second (--out json=FILE), Locust-like CSV
+// (--out csv=PREFIX writes PREFIX_stats.csv at the end and
+// PREFIX_stats_history.csv each second), and a Prometheus scrape endpoint
+// (--out prometheus=ADDR).
 //
 // Outputs follow the accumulator shape: Tick after every registry tick
 // writes the points closed since the last call, Close writes the final
@@ -36,8 +37,10 @@ func Parse(spec string) (Output, error) {
 		return NewJSON(arg)
 	case "csv":
 		return NewCSV(arg)
+	case "prometheus":
+		return NewPrometheus(arg)
 	}
-	return nil, fmt.Errorf("--out %q: unknown output %q (surge has json and csv)", spec, kind)
+	return nil, fmt.Errorf("--out %q: unknown output %q (surge has json, csv and prometheus)", spec, kind)
 }
 
 // cursor remembers how many points of each series an output has written.
