@@ -2,7 +2,8 @@
 // every metric and tag set per second (--out json=FILE), Locust-like CSV
 // (--out csv=PREFIX writes PREFIX_stats.csv at the end and
 // PREFIX_stats_history.csv each second), and a Prometheus scrape endpoint
-// (--out prometheus=ADDR).
+// (--out prometheus=ADDR), and InfluxDB line protocol pushed once a second
+// (--out influxdb=URL).
 //
 // Outputs follow the accumulator shape: Tick after every registry tick
 // writes the points closed since the last call, Close writes the final
@@ -39,8 +40,10 @@ func Parse(spec string) (Output, error) {
 		return NewCSV(arg)
 	case "prometheus":
 		return NewPrometheus(arg)
+	case "influxdb":
+		return NewInflux(arg)
 	}
-	return nil, fmt.Errorf("--out %q: unknown output %q (surge has json, csv and prometheus)", spec, kind)
+	return nil, fmt.Errorf("--out %q: unknown output %q (surge has json, csv, prometheus and influxdb)", spec, kind)
 }
 
 // cursor remembers how many points of each series an output has written.

@@ -1,0 +1,128 @@
+package output
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/report"
+)
+
+// Influx writes each closed second of every series to an InfluxDB server
+// in line protocol (--out influxdb=http://host:8086/write?db=surge, the
+// v1 write API; a v2 URL with org and bucket works the same way). One POST
+// per tick carries all new points, so the load generator makes one request
+// a second, whatever the load.
+type Influx struct {
+	url    string
+	client *http.Client
+	seen   cursor
+	reg    *metrics.Registry
+}
+
+// NewInflux checks the URL and returns the output; nothing is sent until
+// the first tick.
+func NewInflux(raw string) (*Influx, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("influxdb output: want a write URL like http://127.0.0.1:8086/write?db=surge, got %q", raw)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/write"
+	}
+	if u.Path == "/write" && u.Query().Get("db") == "" {
+		q := u.Query()
+		q.Set("db", "surge")
+		u.RawQuery = q.Encode()
+	}
+	if u.Query().Get("precision") == "" {
+		q := u.Query()
+		q.Set("precision", "s")
+		u.RawQuery = q.Encode()
+	}
+	return &Influx{url: u.String(), client: &http.Client{Timeout: 5 * time.Second}, seen: cursor{}}, nil
+}
+
+// Tick sends the points closed since the last tick.
+func (o *Influx) Tick(reg *metrics.Registry, now time.Time) error {
+	o.reg = reg
+	return o.send(reg, false)
+}
+
+// Close sends what is left.
+func (o *Influx) Close(*report.Summary) error {
+	if o.reg == nil {
+		return nil
+	}
+	return o.send(o.reg, true)
+}
+
+func (o *Influx) send(reg *metrics.Registry, final bool) error {
+	var b bytes.Buffer
+	start := reg.StartTime()
+	for _, se := range reg.Series() {
+		for _, p := range o.seen.fresh(se, final) {
+			writeLine(&b, se, p, start)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, o.url, &b)
+	if err != nil {
+		return err
+	}
+	resp, err := o.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("influxdb output: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return fmt.Errorf("influxdb output: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+var (
+	measurementEscaper = strings.NewReplacer(",", `\,`, " ", `\ `)
+	tagEscaper         = strings.NewReplacer(",", `\,`, " ", `\ `, "=", `\=`)
+)
+
+// writeLine writes one point: measurement = metric name, tags = the
+// series' tags, fields = the second's aggregates.
+func writeLine(b *bytes.Buffer, se *metrics.Series, p metrics.Point, start time.Time) {
+	b.WriteString(measurementEscaper.Replace(se.Metric.Name))
+	for _, t := range se.Tags.Tags() {
+		b.WriteByte(',')
+		b.WriteString(tagEscaper.Replace(t.Key))
+		b.WriteByte('=')
+		b.WriteString(tagEscaper.Replace(t.Value))
+	}
+	if p.Warmup {
+		b.WriteString(",warmup=true")
+	}
+	f := func(k string, v float64) string { return k + "=" + strconv.FormatFloat(v, 'g', -1, 64) }
+	fields := []string{"count=" + strconv.FormatInt(p.Count, 10) + "i"}
+	switch se.Metric.Type {
+	case metrics.Counter:
+		fields = append(fields, f("value", p.Sum))
+	case metrics.Gauge:
+		fields = append(fields, f("value", p.Last), f("min", p.Min), f("max", p.Max))
+	case metrics.Rate:
+		fields = append(fields, f("rate", float64(p.Nonzero)/float64(max(p.Count, 1))), "nonzero="+strconv.FormatInt(p.Nonzero, 10)+"i")
+	case metrics.Trend:
+		fields = append(fields, f("avg", p.Sum/float64(max(p.Count, 1))), f("min", p.Min), f("max", p.Max),
+			f("p50", p.P50), f("p90", p.P90), f("p95", p.P95), f("p99", p.P99))
+	}
+	b.WriteByte(' ')
+	b.WriteString(strings.Join(fields, ","))
+	fmt.Fprintf(b, " %d\n", start.Add(time.Duration(p.Second)*time.Second).Unix())
+}
