@@ -9,7 +9,8 @@ import (
 // Control steers a running test from outside, as Locust's web UI does:
 // change the number of users and the spawn rate, or stop. A target set
 // here overrides the ramp or shape of every ramping-vus and shape scenario
-// until the scenario ends; other executors keep their schedule.
+// until the scenario ends; other executors keep their schedule. It also
+// reports the current user mix back (UserMix).
 type Control struct {
 	mu        sync.Mutex
 	set       bool
@@ -17,6 +18,7 @@ type Control struct {
 	spawnRate float64
 	stop      context.CancelFunc
 	stopped   bool
+	mix       []ScenarioUsers
 }
 
 // NewControl returns a Control to pass in Options.
@@ -49,6 +51,25 @@ func (c *Control) Stopped() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stopped
+}
+
+// UserMix is the current user mix (users per scenario and per user
+// class) as of the last registry tick; nil before the run starts.
+func (c *Control) UserMix() []ScenarioUsers {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mix
+}
+
+// setMix is called by the engine before each tick's OnTick, so a dashboard
+// reading UserMix from OnTick sees the same moment as the vus gauge.
+func (c *Control) setMix(m []ScenarioUsers) {
+	c.mu.Lock()
+	c.mix = m
+	c.mu.Unlock()
 }
 
 func (c *Control) attach(cancel context.CancelFunc) {

@@ -245,4 +245,7 @@ func (r *run) setVUGauges() {
 	}
 	r.reg.Set(r.reg.Builtin.VUs, nil, float64(active))
 	r.reg.Set(r.reg.Builtin.VUsMax, nil, float64(max))
+	if r.opts.Control != nil {
+		r.opts.Control.setMix(r.userMix())
+	}
 }

@@ -27,6 +27,7 @@ type scenarioRun struct {
 	slots   []*slot
 	created atomic.Int64
 	active  atomic.Int64
+	classes classes // user classes of Classed VUs
 }
 
 // slot is one VU of a scenario, with its cached metric sinks.
@@ -35,7 +36,8 @@ type slot struct {
 	st      *vu.State
 	vu      VU
 	life    Lifecycle
-	started bool // Lifecycle.Start ran and Stop has not
+	started bool        // Lifecycle.Start ran and Stop has not
+	class   *classCount // the class this user is counted in, if Classed
 
 	iters, iterDur, lag *metrics.Agg
 
@@ -197,6 +199,7 @@ func (s *scenarioRun) closed(n int, end time.Time, perVU int, claim func() bool)
 // an exception and keeps the user out of the test.
 func (s *scenarioRun) startUser(sl *slot) bool {
 	if sl.life == nil || sl.started {
+		s.joinClass(sl)
 		return true
 	}
 	if err := sl.life.Start(s.hard); err != nil {
@@ -204,10 +207,12 @@ func (s *scenarioRun) startUser(sl *slot) bool {
 		return false
 	}
 	sl.started = true
+	s.joinClass(sl)
 	return true
 }
 
 func (s *scenarioRun) stopUser(sl *slot) {
+	s.leaveClass(sl)
 	if sl.life == nil || !sl.started {
 		return
 	}
