@@ -238,7 +238,7 @@ func (c *Client) roundTripH1(ctx context.Context, cn *conn, t *Target, deadline 
 		cn.close()
 		return true, errors.New("connection canceled")
 	}
-	if err := cn.nc.SetDeadline(deadline); err != nil {
+	if err := cn.setDeadline(deadline); err != nil {
 		cn.close()
 		return cn.reused, err
 	}

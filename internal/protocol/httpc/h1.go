@@ -28,10 +28,17 @@ type head struct {
 // that was most likely closed by the server while idle, and is retried.
 func (c *Client) exchange(cn *conn, t *Target, resp *Response, tm *Timings) (reuse, started bool, err error) {
 	ts := time.Now()
-	if err = c.writeRequest(cn, t); err != nil {
-		return false, false, err
+	b, body := c.appendRequest(cn, t)
+	sent, tw := 0, time.Time{}
+	if cn.rc != nil && body == nil && cn.br.Buffered() == 0 {
+		sent, tw = cn.sendAwait(b)
 	}
-	tw := time.Now()
+	if sent < len(b) || body != nil {
+		if err = writeRest(cn, b[sent:], body); err != nil {
+			return false, false, err
+		}
+		tw = time.Now()
+	}
 	tm.Sending = tw.Sub(ts)
 	if _, err = cn.br.Peek(1); err != nil {
 		if err == io.EOF {
@@ -46,10 +53,11 @@ func (c *Client) exchange(cn *conn, t *Target, resp *Response, tm *Timings) (reu
 	return reuse, true, err
 }
 
-// writeRequest sends the prepared head, the client's own headers, the
-// Cookie line and the body, in one write for bodies up to maxInlineBody.
-func (c *Client) writeRequest(cn *conn, t *Target) error {
-	b := append(cn.wbuf[:0], t.head...)
+// appendRequest serializes the prepared head, the client's own headers,
+// the Cookie line and, up to maxInlineBody, the body into cn's buffer, so
+// that they leave in one write. It returns a larger body separately.
+func (c *Client) appendRequest(cn *conn, t *Target) (b, body []byte) {
+	b = append(cn.wbuf[:0], t.head...)
 	if !t.hasUA {
 		b = append(b, c.uaLine...)
 	}
@@ -60,16 +68,25 @@ func (c *Client) writeRequest(cn *conn, t *Target) error {
 		b = c.appendCookieLine(b, t)
 	}
 	b = append(b, "\r\n"...)
-	inline := len(t.body) <= maxInlineBody
-	if inline {
+	if len(t.body) <= maxInlineBody {
 		b = append(b, t.body...)
+	} else {
+		body = t.body
 	}
 	cn.wbuf = b
-	if _, err := cn.nc.Write(b); err != nil {
-		return err
+	return b, body
+}
+
+// writeRest writes what sendAwait did not: the request, or its end, and a
+// large body.
+func writeRest(cn *conn, b, body []byte) error {
+	if len(b) > 0 {
+		if _, err := cn.nc.Write(b); err != nil {
+			return err
+		}
 	}
-	if !inline {
-		_, err := cn.nc.Write(t.body)
+	if body != nil {
+		_, err := cn.nc.Write(body)
 		return err
 	}
 	return nil
