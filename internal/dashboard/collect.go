@@ -18,7 +18,9 @@ type Point struct {
 	Lat      *Latency           `json:"lat,omitempty"`
 	Users    float64            `json:"users"`
 	Scenario map[string]float64 `json:"scen,omitempty"` // requests/s by scenario
-	Warmup   bool               `json:"warmup,omitempty"`
+	// ScenarioUsers is the active users by scenario (two scenarios or more).
+	ScenarioUsers map[string]float64 `json:"scen_users,omitempty"`
+	Warmup        bool               `json:"warmup,omitempty"`
 }
 
 // Latency holds the percentiles of one tick, in milliseconds.

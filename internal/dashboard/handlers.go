@@ -163,7 +163,7 @@ func (s *Server) steerable(w http.ResponseWriter) bool {
 	case s.o.Control == nil:
 		writeJSON(w, http.StatusConflict, map[string]string{"error": "this run cannot be steered"})
 	case finished:
-		writeJSON(w, http.StatusConflict, map[string]string{"error": "the run has finished"})
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "the run has finished: the dashboard only shows its results now"})
 	default:
 		return true
 	}

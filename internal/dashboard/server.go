@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -39,9 +40,21 @@ type Options struct {
 	Addr     string // HOST:PORT; DefaultAddr when empty
 	Token    string // required by every request when set
 	Registry *metrics.Registry
-	Control  *engine.Control   // nil: the run cannot be steered
+	Control  *engine.Control   // nil: the run cannot be steered (and has no user mix)
 	Config   map[string]string // how the test was run; "stage" marks the charts
+	// Linger keeps the dashboard up after Finish, as Locust's web UI stays
+	// up after a test: that long when positive, until Close when negative
+	// (KeepUntilClosed). Zero shuts it down once open pages got the end.
+	Linger time.Duration
+	// Report, when set, renders the HTML report of the finished run for
+	// the page's download link. It is called after Finish only, when the
+	// registry no longer changes.
+	Report func(w io.Writer, sum *report.Summary) error
 }
+
+// KeepUntilClosed is the Linger that keeps a finished run's dashboard up
+// until Close (Ctrl-C).
+const KeepUntilClosed time.Duration = -1
 
 // Server is a running dashboard.
 type Server struct {
@@ -59,7 +72,12 @@ type Server struct {
 	target   *Target
 	resetAt  time.Time
 	finished bool
+	sum      *report.Summary     // the finished run's summary
+	attached []report.Attachment // profiles and SQL, live or from the summary
 	clients  map[chan []byte]struct{}
+
+	reportMu   sync.Mutex
+	reportHTML []byte // rendered once, on the first download
 }
 
 // Start listens on o.Addr and serves the dashboard until Finish or Close.
@@ -79,7 +97,7 @@ func Start(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, ln: ln, col: newCollector(o.Registry), stages: stageMarks(o.Config["stage"]),
 		done: make(chan struct{}), clients: map[chan []byte]struct{}{}}
-	s.stats = Stats{Status: "starting", Requests: []Row{}, Failures: []ErrorRow{}, Exceptions: []ErrorRow{}, Checks: []CheckRow{}}
+	s.stats = Stats{Status: "starting", Requests: []Row{}, Failures: []ErrorRow{}, Exceptions: []ErrorRow{}, Checks: []CheckRow{}, Mix: []MixRow{}}
 	s.srv = &http.Server{Handler: guard(o.Token, s.routes()), ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
@@ -118,6 +136,8 @@ func (s *Server) Tick(now time.Time) {
 	s.mu.Unlock()
 	st := buildStats(reg, now, max(now.Sub(from), 0))
 	st.Status = "running"
+	st.Mix = mixRows(s.o.Control.UserMix())
+	p.ScenarioUsers = scenarioUsers(s.o.Control.UserMix())
 	if s.o.Control.Stopped() {
 		st.Status = "stopping"
 	}
@@ -135,19 +155,32 @@ func (s *Server) Tick(now time.Time) {
 	s.broadcastLocked("tick", map[string]any{"point": p, "stats": st})
 }
 
-// Finish shows how the run ended, waits up to a second for connected pages
-// to receive it, and shuts the server down.
+// Finish shows how the run ended. Without Linger it waits up to a second
+// for connected pages to receive it and shuts the server down; with Linger
+// it returns at once and the server keeps answering (control actions are
+// refused) until the linger ends or Close. sum may be nil (a failed run).
 func (s *Server) Finish(sum *report.Summary) {
 	s.mu.Lock()
 	if !s.finished {
 		s.finished = true
 		s.stats.Status = "finished"
 		if sum != nil {
+			s.sum = sum
 			s.stats.Final = finalResult(sum)
+			if len(sum.Attachments) > 0 { // else keep what was attached live
+				s.attached = append([]report.Attachment{}, sum.Attachments...)
+			}
 		}
-		s.broadcastLocked("finished", map[string]any{"stats": s.stats})
+		s.broadcastLocked("finished", map[string]any{"stats": s.stats, "attachments": attachmentInfos(s.attached)})
 	}
 	s.mu.Unlock()
+	switch {
+	case s.o.Linger > 0:
+		time.AfterFunc(s.o.Linger, func() { s.Close() })
+		return
+	case s.o.Linger < 0:
+		return
+	}
 	deadline := time.Now().Add(finishWait)
 	for time.Now().Before(deadline) {
 		s.mu.Lock()
@@ -160,6 +193,10 @@ func (s *Server) Finish(sum *report.Summary) {
 	}
 	s.Close()
 }
+
+// Done is closed when the server has stopped serving (Close, or the end
+// of Linger).
+func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Close stops the server at once.
 func (s *Server) Close() error {
@@ -212,6 +249,8 @@ type initState struct {
 	Config map[string]string `json:"config"`
 	Points []Point           `json:"points"`
 	Stats  Stats             `json:"stats"`
+	// Attachments are the profiles and SQL tables recorded so far.
+	Attachments []AttachmentInfo `json:"attachments"`
 }
 
 func (s *Server) initLocked() initState {
@@ -224,7 +263,7 @@ func (s *Server) initLocked() initState {
 		cfg = map[string]string{}
 	}
 	return initState{Start: s.o.Registry.StartTime(), Warmup: s.o.Registry.Warmup().Seconds(), Stages: s.stages,
-		Config: cfg, Points: append([]Point{}, pts...), Stats: s.stats}
+		Config: cfg, Points: append([]Point{}, pts...), Stats: s.stats, Attachments: attachmentInfos(s.attached)}
 }
 
 // stageMarks turns "30s:20, 1m:50" (the --stage flags of surge run) into
@@ -257,6 +296,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/stats.json", s.handleStatsJSON)
 	mux.HandleFunc("GET /api/stats.csv", s.handleCSV(false))
 	mux.HandleFunc("GET /api/failures.csv", s.handleCSV(true))
+	mux.HandleFunc("GET /api/report.html", s.handleReport)
+	mux.HandleFunc("GET /api/attachments/{id}", s.handleAttachment)
 	mux.HandleFunc("POST /api/stop", s.handleStop)
 	mux.HandleFunc("POST /api/users", s.handleUsers)
 	mux.HandleFunc("POST /api/reset", s.handleReset)

@@ -26,6 +26,7 @@ type Stats struct {
 	Exceptions []ErrorRow   `json:"exceptions"`
 	OtherErrs  int64        `json:"other_errors,omitempty"` // past the distinct-error limit
 	Checks     []CheckRow   `json:"checks"`
+	Mix        []MixRow     `json:"mix"` // current user mix; empty without engine control (distributed)
 	Final      *FinalResult `json:"final,omitempty"`
 }
 
@@ -85,7 +86,7 @@ type ThresholdResult struct {
 // reset), which the per-second rates divide by.
 func buildStats(reg *metrics.Registry, now time.Time, window time.Duration) Stats {
 	sum := report.Build(reg, &engine.Result{Start: reg.StartTime(), End: now}, nil)
-	st := Stats{Elapsed: now.Sub(reg.StartTime()).Seconds(), Since: window.Seconds(), Requests: []Row{}, Failures: []ErrorRow{}, Exceptions: []ErrorRow{}, Checks: []CheckRow{}}
+	st := Stats{Elapsed: now.Sub(reg.StartTime()).Seconds(), Since: window.Seconds(), Requests: []Row{}, Failures: []ErrorRow{}, Exceptions: []ErrorRow{}, Checks: []CheckRow{}, Mix: []MixRow{}}
 	secs := window.Seconds()
 	rate := func(n int64) float64 {
 		if secs <= 0 {

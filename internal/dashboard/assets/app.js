@@ -4,7 +4,7 @@
 
 const MAX_POINTS = 3600;
 const COLORS = ["#2563eb", "#ea8c00", "#dc2626", "#7c3aed", "#16a34a", "#0891b2", "#db2777", "#65a30d"];
-const state = { meta: null, points: [], stats: null, sorts: {}, tab: "charts", es: null };
+const state = { meta: null, points: [], stats: null, sorts: {}, tab: "charts", es: null, attachments: [], drawn: {} };
 
 const $ = (sel) => document.querySelector(sel);
 const fmt = (v, d = 2) => (v == null || !isFinite(v)) ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 });
@@ -21,9 +21,11 @@ function connect() {
     state.meta = d;
     state.points = d.points || [];
     setStats(d.stats);
+    setAttachments(d.attachments || []);
     renderConfig();
     renderCharts();
   });
+  es.addEventListener("attachments", (e) => setAttachments(JSON.parse(e.data)));
   es.addEventListener("tick", (e) => {
     const d = JSON.parse(e.data);
     state.points.push(d.point);
@@ -32,7 +34,9 @@ function connect() {
     renderCharts();
   });
   es.addEventListener("finished", (e) => {
-    setStats(JSON.parse(e.data).stats);
+    const d = JSON.parse(e.data);
+    setStats(d.stats);
+    setAttachments(d.attachments || []);
     es.close();
   });
   es.onerror = () => {
@@ -65,8 +69,10 @@ function setStats(st) {
   $("#n-failures").textContent = st.failures.length ? st.failures.length : "";
   $("#n-exceptions").textContent = st.exceptions.length ? st.exceptions.length : "";
   if (st.final) showFinal(st.final);
+  $("#report-hint").textContent = st.status === "finished" ? (st.final ? "" : "(the run failed: no report)") : "(ready when the run has finished)";
   renderTables();
   renderUsers(last);
+  renderAttachments();
 }
 
 function showFinal(f) {
@@ -90,6 +96,7 @@ for (const b of document.querySelectorAll("#tabs button")) {
     for (const o of document.querySelectorAll("#tabs button")) o.classList.toggle("active", o === b);
     for (const s of document.querySelectorAll(".tab")) s.classList.toggle("active", s.id === "tab-" + state.tab);
     if (state.tab === "charts") renderCharts();
+    renderAttachments();
   });
 }
 
@@ -177,8 +184,60 @@ function renderUsers(last) {
   if (document.activeElement !== input) input.placeholder = fmt(st.target ? st.target.users : st.users, 0);
   $("#u-max").textContent = fmt(st.users_max, 0);
   if (st.target) $("#u-target").textContent = st.target.users + " users, " + (st.target.spawn_rate ? st.target.spawn_rate + " per second" : "at once");
+  const mix = st.mix.map((m) => Object.assign({ spec: m.fixed_count ? "fixed " + m.fixed_count : m.weight ? "weight " + m.weight : "" }, m));
+  fill("mix-table", mix, (m) => "<td>" + esc(m.scenario) + "</td><td>" + (m["class"] ? esc(m["class"]) : '<span class="hint">no user classes</span>') + '</td><td class="num">' + fmt(m.users, 0) +
+    '</td><td class="num">' + fmt(m.share, 1) + ' %</td><td class="num">' + (m.spec ? esc(m.spec) : "–") + "</td>", st.status === "starting" ? "no users yet" : "no user mix (a distributed run shows only the total)");
   const scen = last && last.scen ? Object.keys(last.scen).sort().map((k) => ({ name: k, rps: last.scen[k] })) : [];
   fill("scenarios-table", scen, (s) => "<td>" + esc(s.name) + '</td><td class="num">' + fmt(s.rps, 1) + "</td>", "no scenario data yet");
+}
+
+// ---- profiles and SQL --------------------------------------------------------------
+
+const PLACEHOLDERS = {
+  profiles: {
+    finished: "No profile: run with <code>--profile-pid PID</code> or <code>--profile-url URL</code> to record CPU profiles of the service under test, one per load stage, with flame graphs.",
+    running: "No profile yet. With <code>--profile-pid PID</code> or <code>--profile-url URL</code>, the profiles of the service appear here as the run records them, and complete when it ends.",
+  },
+  sql: {
+    finished: "No SQL: run with <code>--pg DSN</code> to record the statements that ran during the test (pg_stat_statements), and <code>--pg-explain</code> for the plan of the slowest one.",
+    running: "No SQL yet. With <code>--pg DSN</code>, the statements that ran during the test appear here when the run ends.",
+  },
+};
+
+function setAttachments(list) {
+  state.attachments = list;
+  for (const kind of ["profiles", "sql"]) $("#n-" + kind).textContent = list.filter((a) => a.kind === kind).length || "";
+  renderAttachments();
+}
+
+// renderAttachments draws the active tab's sections when they changed.
+// Frames are made only in a visible tab, so that flame graphs lay out at
+// their real width.
+function renderAttachments() {
+  const kind = state.tab;
+  if (kind !== "profiles" && kind !== "sql") return;
+  const box = document.querySelector('.attachments[data-kind="' + kind + '"]');
+  const items = state.attachments.filter((a) => a.kind === kind);
+  const status = state.stats && state.stats.status === "finished" ? "finished" : "running";
+  const key = status + JSON.stringify(items);
+  if (state.drawn[kind] === key) return;
+  state.drawn[kind] = key;
+  if (!items.length) {
+    box.innerHTML = '<p class="placeholder">' + PLACEHOLDERS[kind][status] + "</p>";
+    return;
+  }
+  box.innerHTML = items.map((a) => '<div class="attachment"><h3>' + esc(a.title) + "</h3>" +
+    (a.html ? '<iframe src="api/attachments/' + a.id + '" title="' + esc(a.title) + '"></iframe>' +
+      (a.text ? "<details><summary>as text</summary><pre>" + esc(a.text) + "</pre></details>" : "")
+      : "<pre>" + esc(a.text) + "</pre>") + "</div>").join("");
+  for (const f of box.querySelectorAll("iframe")) f.addEventListener("load", () => fitFrame(f));
+}
+
+function fitFrame(f) {
+  try {
+    const h = f.contentDocument.documentElement.scrollHeight;
+    if (h) f.style.height = Math.min(h + 8, 4000) + "px";
+  } catch (e) { /* not same-origin: keep the default height */ }
 }
 
 function renderConfig() {
@@ -211,7 +270,10 @@ function renderCharts() {
       { name: "p99", color: COLORS[2], values: lat("p99") },
       { name: "max", color: "#9ca3af", values: lat("max"), dash: [3, 3] },
     ]);
-    draw("chart-users", xs, [{ name: "users", color: COLORS[3], values: pts.map((p) => p.users) }]);
+    const scenUsers = [...new Set(pts.flatMap((p) => Object.keys(p.scen_users || {})))].sort();
+    draw("chart-users", xs, [{ name: "users", color: COLORS[3], values: pts.map((p) => p.users) }].concat(scenUsers.map((n, i) => ({
+      name: n, color: COLORS[(i + 4) % COLORS.length], dash: [5, 3], values: pts.map((p) => p.scen_users && n in p.scen_users ? p.scen_users[n] : null),
+    }))));
     const names = [...new Set(pts.flatMap((p) => Object.keys(p.scen || {})))].sort();
     draw("chart-scen", xs, names.map((n, i) => ({ name: n, color: COLORS[i % COLORS.length], values: pts.map((p) => p.scen && n in p.scen ? p.scen[n] : null) })));
   });
