@@ -95,7 +95,9 @@ func TestAttachmentsGoToProfilesAndSQLTabs(t *testing.T) {
 func TestLingerKeepsTheFinishedRun(t *testing.T) {
 	f := newFixture(0)
 	s, err := Start(Options{Addr: "127.0.0.1:0", Registry: f.reg, Control: engine.NewControl(), Linger: KeepUntilClosed,
-		Report: func(w io.Writer, sum *report.Summary) error { return htmlreport.Write(w, sum, f.reg, htmlreport.Options{}) }})
+		Report: func(w io.Writer, sum *report.Summary) error {
+			return htmlreport.Write(w, sum, f.reg, htmlreport.Options{})
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
