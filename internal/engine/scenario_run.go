@@ -183,11 +183,12 @@ func (s *scenarioRun) closed(n int, end time.Time, perVU int, claim func() bool)
 				return
 			}
 			defer s.stopUser(sl)
+			now := time.Now()
 			for k := 0; perVU == 0 || k < perVU; k++ {
-				if !time.Now().Before(end) || s.r.ctx.Err() != nil || (claim != nil && !claim()) {
+				if !now.Before(end) || s.r.ctx.Err() != nil || (claim != nil && !claim()) {
 					return
 				}
-				s.iterate(sl, time.Time{})
+				now = s.iterate(sl, time.Time{})
 			}
 		}()
 	}
@@ -224,8 +225,9 @@ func (s *scenarioRun) stopUser(sl *slot) {
 	}
 }
 
-// iterate runs one iteration on sl, due at due (zero: now).
-func (s *scenarioRun) iterate(sl *slot, due time.Time) {
+// iterate runs one iteration on sl, due at due (zero: now), and returns
+// when it ended.
+func (s *scenarioRun) iterate(sl *slot, due time.Time) (end time.Time) {
 	// One context per slot, replaced only after a cut-off: a context per
 	// iteration would cost an allocation and, once cancelled, wake every
 	// context.AfterFunc a protocol client registered on it.
@@ -241,7 +243,7 @@ func (s *scenarioRun) iterate(sl *slot, due time.Time) {
 	sl.st.BeginIteration(due)
 	start := time.Now()
 	err := sl.vu.RunIteration(ctx)
-	end := time.Now()
+	end = time.Now()
 	sl.st.Iteration++
 
 	sl.mu.Lock()
@@ -251,7 +253,7 @@ func (s *scenarioRun) iterate(sl *slot, due time.Time) {
 
 	if interrupted && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		s.r.interrupts.Add(1)
-		return
+		return end
 	}
 	from := start
 	if !due.IsZero() && due.Before(start) {
@@ -267,10 +269,11 @@ func (s *scenarioRun) iterate(sl *slot, due time.Time) {
 		var ab *AbortError
 		if errors.As(err, &ab) {
 			s.r.abort(ab.Reason)
-			return
+			return end
 		}
 		s.recordError(err)
 	}
+	return end
 }
 
 func (s *scenarioRun) recordError(err error) {
