@@ -83,6 +83,8 @@ func (c *Client) SetCookies(u *url.URL, cookies []*http.Cookie) {
 // reused, so resp.Body is valid until the next Do with resp.
 func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 	resp.reset()
+	start := time.Now()
+	resp.Start = start
 	resp.URL, resp.Method = req.URL, req.Method
 	if resp.Method == "" {
 		resp.Method = http.MethodGet
@@ -95,13 +97,13 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 	if timeout <= 0 {
 		timeout = c.cfg.Timeout
 	}
-	deadline := time.Now().Add(timeout)
+	deadline := start.Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline, timeout = d, 0 // 0: the context's deadline, for messages
 	}
 	for {
 		var tm Timings
-		err := c.roundTrip(ctx, t, deadline, timeout, resp, &tm)
+		err := c.roundTrip(ctx, t, start, deadline, timeout, resp, &tm)
 		tm.Duration = tm.Sending + tm.Waiting + tm.Receiving
 		resp.Timings.add(tm)
 		if err != nil {
@@ -122,6 +124,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 			resp.Timings, resp.BytesSent, resp.BytesReceived = Timings{}, 0, 0
 		}
 		t = next
+		start = time.Now()
 		resp.Redirects++
 		resp.URL = t.rawURL
 		resp.Method = t.Method
@@ -201,25 +204,30 @@ const maxRetries = 2
 // reused HTTP/1.1 connection that fails before any response byte, an
 // HTTP/2 connection that was full or had died, a refused stream) is sent
 // again, up to maxRetries times.
-func (c *Client) roundTrip(ctx context.Context, t *Target, deadline time.Time, timeout time.Duration, resp *Response, tm *Timings) error {
+func (c *Client) roundTrip(ctx context.Context, t *Target, t0, deadline time.Time, timeout time.Duration, resp *Response, tm *Timings) error {
 	for attempt := 0; ; attempt++ {
 		resp.resetHop()
 		*tm = Timings{}
-		t0 := time.Now()
+		if attempt > 0 {
+			t0 = time.Now()
+		}
 		cn, cc := c.getConn(t.key)
 		var err error
+		var t1 time.Time // when the connection was in hand
 		if cn == nil && cc == nil {
 			if cn, cc, err = c.dial(ctx, t, deadline, tm); err != nil {
 				return c.wrap(ctx, t, timeout, err)
 			}
+			t1 = time.Now()
 		} else {
-			tm.Blocked = time.Since(t0)
+			t1 = time.Now()
+			tm.Blocked = t1.Sub(t0)
 		}
 		var retry bool
 		if cc != nil {
 			retry, err = c.roundTripH2(ctx, cc, t, deadline, resp, tm)
 		} else {
-			retry, err = c.roundTripH1(ctx, cn, t, deadline, resp, tm)
+			retry, err = c.roundTripH1(ctx, cn, t, t1, deadline, resp, tm)
 		}
 		if err != nil && retry && attempt < maxRetries {
 			continue
@@ -233,7 +241,7 @@ func (c *Client) roundTrip(ctx context.Context, t *Target, deadline time.Time, t
 
 // roundTripH1 sends t over cn and puts cn back in the pool if it can serve
 // another request.
-func (c *Client) roundTripH1(ctx context.Context, cn *conn, t *Target, deadline time.Time, resp *Response, tm *Timings) (retry bool, err error) {
+func (c *Client) roundTripH1(ctx context.Context, cn *conn, t *Target, ts, deadline time.Time, resp *Response, tm *Timings) (retry bool, err error) {
 	if !cn.watch(ctx) {
 		cn.close()
 		return true, errors.New("connection canceled")
@@ -250,7 +258,7 @@ func (c *Client) roundTripH1(ctx context.Context, cn *conn, t *Target, deadline 
 	if cn.reused {
 		w0, r0 = cn.raw.nw, cn.raw.nr
 	}
-	reuse, started, err := c.exchange(cn, t, resp, tm)
+	reuse, started, err := c.exchange(cn, t, ts, resp, tm)
 	resp.BytesSent += cn.raw.nw - w0
 	resp.BytesReceived += cn.raw.nr - r0
 	if err != nil {

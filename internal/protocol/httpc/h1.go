@@ -23,11 +23,11 @@ type head struct {
 	keepAlive     bool
 }
 
-// exchange writes t on cn and reads the response into resp. started reports
+// exchange writes t on cn and reads the response into resp; sending
+// counts from ts. started reports
 // whether any response byte arrived: a reused connection that fails before
 // that was most likely closed by the server while idle, and is retried.
-func (c *Client) exchange(cn *conn, t *Target, resp *Response, tm *Timings) (reuse, started bool, err error) {
-	ts := time.Now()
+func (c *Client) exchange(cn *conn, t *Target, ts time.Time, resp *Response, tm *Timings) (reuse, started bool, err error) {
 	b, body := c.appendRequest(cn, t)
 	sent, tw := 0, time.Time{}
 	if cn.rc != nil && body == nil && cn.br.Buffered() == 0 {

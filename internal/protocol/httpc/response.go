@@ -40,7 +40,8 @@ type Response struct {
 	URL       string // the final URL, after redirects
 	Body      []byte // empty with Config.DiscardBody
 	Timings   Timings
-	Redirects int // redirects followed
+	Start     time.Time // when Do began
+	Redirects int       // redirects followed
 
 	// BytesSent and BytesReceived count the bytes on the wire, TLS records
 	// and a new connection's handshake included. HTTP/2 multiplexes

@@ -67,12 +67,11 @@ type Params struct {
 // Do sends req, fills resp and records the metrics. A network error is
 // recorded as a failed request and returned; the VU goes on.
 func (c *Client) Do(ctx context.Context, req *httpc.Request, resp *httpc.Response, p Params) error {
-	start := time.Now()
 	err := c.HTTP.Do(ctx, req, resp)
 	if ctx.Err() != nil && err != nil {
 		return err // cut off by a stop: not a sample
 	}
-	c.Record(req, resp, p, start)
+	c.Record(req, resp, p, resp.Start)
 	return err
 }
 
