@@ -19,6 +19,7 @@ type Control struct {
 	stop      context.CancelFunc
 	stopped   bool
 	mix       []ScenarioUsers
+	marks     []time.Duration // StageMarks of the run
 }
 
 // NewControl returns a Control to pass in Options.
@@ -72,9 +73,9 @@ func (c *Control) setMix(m []ScenarioUsers) {
 	c.mu.Unlock()
 }
 
-func (c *Control) attach(cancel context.CancelFunc) {
+func (c *Control) attach(cancel context.CancelFunc, marks []time.Duration) {
 	c.mu.Lock()
-	c.stop = cancel
+	c.stop, c.marks = cancel, marks
 	stopped := c.stopped
 	c.mu.Unlock()
 	if stopped {

@@ -114,7 +114,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	defer r.cancel()
 	if opts.Control != nil {
-		opts.Control.attach(r.cancel)
+		opts.Control.attach(r.cancel, StageMarks(opts.Scenarios))
 	}
 	for _, sc := range opts.Scenarios {
 		r.scens = append(r.scens, newScenarioRun(r, sc))
