@@ -66,7 +66,8 @@ func (c *classedVU) RunIteration(ctx context.Context) error {
 }
 
 // TestUserMixOfARealRun runs the engine with two scenarios, one of them
-// playing two user classes, and reads the mix from the event stream.
+// playing two user classes, and reads the mix and the stage marks from the
+// event stream.
 func TestUserMixOfARealRun(t *testing.T) {
 	reg := metrics.NewRegistry()
 	ctl := engine.NewControl()
@@ -91,7 +92,7 @@ func TestUserMixOfARealRun(t *testing.T) {
 		_, err := engine.Run(context.Background(), engine.Options{Registry: reg, Control: ctl, TickInterval: 100 * time.Millisecond,
 			Scenarios: []*engine.Scenario{
 				{Name: "browse", Executor: engine.ConstantVUs{VUs: 4, Duration: 800 * time.Millisecond}, NewVU: idle},
-				{Name: "api", Executor: engine.ConstantVUs{VUs: 2, Duration: 800 * time.Millisecond}, NewVU: plain},
+				{Name: "api", Executor: engine.RampingVUs{StartVUs: 2, Stages: []engine.Stage{{Duration: 300 * time.Millisecond, Target: 2}, {Duration: 500 * time.Millisecond, Target: 2}}}, NewVU: plain},
 			},
 			OnTick: s.Tick,
 		})
@@ -105,6 +106,7 @@ func TestUserMixOfARealRun(t *testing.T) {
 	var tick struct {
 		Point Point
 		Stats Stats
+		Meta  runMeta
 	}
 	found := false
 	for i := 0; i < 8 && !found; i++ {
@@ -119,6 +121,10 @@ func TestUserMixOfARealRun(t *testing.T) {
 	}
 	if tick.Point.ScenarioUsers["browse"] != 4 || tick.Point.ScenarioUsers["api"] != 2 {
 		t.Errorf("point's users by scenario = %v, want browse 4 and api 2", tick.Point.ScenarioUsers)
+	}
+	// The engine's stage ends mark the charts, without --stage flags.
+	if got := tick.Meta.Stages; len(got) != 2 || got[0] != 0.3 || got[1] != 0.8 {
+		t.Errorf("stage marks in the tick = %v, want [0.3 0.8] from the ramping scenario", got)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)

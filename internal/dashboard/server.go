@@ -148,11 +148,12 @@ func (s *Server) Tick(now time.Time) {
 	}
 	st.Target = s.target
 	s.points = append(s.points, p)
+	meta := runMeta{Start: reg.StartTime(), Warmup: reg.Warmup().Seconds(), Stages: s.marks()}
 	if len(s.points) >= 2*maxInitPoints { // keep memory bounded in a long run
 		s.points = append(s.points[:0], s.points[len(s.points)-maxInitPoints:]...)
 	}
 	s.stats = st
-	s.broadcastLocked("tick", map[string]any{"point": p, "stats": st})
+	s.broadcastLocked("tick", map[string]any{"point": p, "stats": st, "meta": meta})
 }
 
 // Finish shows how the run ended. Without Linger it waits up to a second
@@ -241,11 +242,17 @@ func sseEvent(event string, v any) ([]byte, error) {
 	return []byte("event: " + event + "\ndata: " + string(b) + "\n\n"), nil
 }
 
+// runMeta is what the charts mark. Each tick carries it too: a page may
+// connect before the engine has started the clock and set the warm-up.
+type runMeta struct {
+	Start  time.Time `json:"start"`
+	Warmup float64   `json:"warmup"` // seconds
+	Stages []float64 `json:"stages"` // stage boundaries, seconds
+}
+
 // initState is the first event of a page: everything so far.
 type initState struct {
-	Start  time.Time         `json:"start"`
-	Warmup float64           `json:"warmup"` // seconds
-	Stages []float64         `json:"stages"` // stage boundaries, seconds
+	runMeta
 	Config map[string]string `json:"config"`
 	Points []Point           `json:"points"`
 	Stats  Stats             `json:"stats"`
@@ -262,8 +269,23 @@ func (s *Server) initLocked() initState {
 	if cfg == nil {
 		cfg = map[string]string{}
 	}
-	return initState{Start: s.o.Registry.StartTime(), Warmup: s.o.Registry.Warmup().Seconds(), Stages: s.stages,
+	return initState{runMeta: runMeta{Start: s.o.Registry.StartTime(), Warmup: s.o.Registry.Warmup().Seconds(), Stages: s.marks()},
 		Config: cfg, Points: append([]Point{}, pts...), Stats: s.stats, Attachments: attachmentInfos(s.attached)}
+}
+
+// marks are the stage boundaries in seconds: the engine's StageMarks
+// once the run has started (scripts and flags alike), else those of the
+// --stage flags in Config (a distributed master has no engine control).
+func (s *Server) marks() []float64 {
+	ms := s.o.Control.StageMarks()
+	if ms == nil {
+		return s.stages
+	}
+	out := make([]float64, len(ms))
+	for i, m := range ms {
+		out[i] = m.Seconds()
+	}
+	return out
 }
 
 // stageMarks turns "30s:20, 1m:50" (the --stage flags of surge run) into

@@ -28,6 +28,11 @@ function connect() {
   es.addEventListener("attachments", (e) => setAttachments(JSON.parse(e.data)));
   es.addEventListener("tick", (e) => {
     const d = JSON.parse(e.data);
+    if (d.meta) {
+      const moved = d.meta.start !== state.meta.start;
+      Object.assign(state.meta, d.meta);
+      if (moved) renderConfig();
+    }
     state.points.push(d.point);
     if (state.points.length > MAX_POINTS) state.points.splice(0, state.points.length - MAX_POINTS);
     setStats(d.stats);
