@@ -2,8 +2,15 @@
 // every metric and tag set per second (--out json=FILE), Locust-like CSV
 // (--out csv=PREFIX writes PREFIX_stats.csv at the end and
 // PREFIX_stats_history.csv each second), and a Prometheus scrape endpoint
-// (--out prometheus=ADDR), and InfluxDB line protocol pushed once a second
-// (--out influxdb=URL).
+// (--out prometheus=ADDR), and, pushed once a second, InfluxDB line
+// protocol (--out influxdb=URL), Prometheus remote write
+// (--out prometheus-rw=URL) and OTLP/HTTP through the OpenTelemetry SDK
+// (--out otlp=ENDPOINT).
+//
+// The pushing exporters of totals (prometheus-rw, otlp) send from their
+// own goroutine with at most one snapshot waiting, so a slow receiver
+// never delays the engine's tick, and an unreachable one costs one line
+// at the end of the run, not the run.
 //
 // Outputs follow the accumulator shape: Tick after every registry tick
 // writes the points closed since the last call, Close writes the final
@@ -26,10 +33,23 @@ type Output interface {
 	Close(s *report.Summary) error
 }
 
+// examples show each output's destination, for errors.
+var examples = map[string]string{
+	"json":          "json=points.ndjson",
+	"csv":           "csv=stats",
+	"prometheus":    "prometheus=127.0.0.1:5656",
+	"prometheus-rw": "prometheus-rw=http://127.0.0.1:9090/api/v1/write",
+	"otlp":          "otlp=http://127.0.0.1:4318",
+	"influxdb":      "influxdb=http://127.0.0.1:8086/write?db=surge",
+}
+
 // Parse builds an output from a --out value such as "json=points.ndjson" or
 // "csv=stats".
 func Parse(spec string) (Output, error) {
 	kind, arg, ok := strings.Cut(spec, "=")
+	if ex, known := examples[kind]; ok && known && strings.TrimSpace(arg) == "" {
+		return nil, fmt.Errorf("--out %q: %s needs a destination, e.g. %s", spec, kind, ex)
+	}
 	if !ok || arg == "" {
 		return nil, fmt.Errorf("--out %q: want TYPE=DESTINATION, e.g. json=points.ndjson or csv=stats", spec)
 	}
@@ -42,8 +62,12 @@ func Parse(spec string) (Output, error) {
 		return NewPrometheus(arg)
 	case "influxdb":
 		return NewInflux(arg)
+	case "prometheus-rw":
+		return NewRemoteWrite(arg)
+	case "otlp":
+		return NewOTLP(arg)
 	}
-	return nil, fmt.Errorf("--out %q: unknown output %q (surge has json, csv, prometheus and influxdb)", spec, kind)
+	return nil, fmt.Errorf("--out %q: unknown output %q (surge has json, csv, prometheus, prometheus-rw, otlp and influxdb)", spec, kind)
 }
 
 // cursor remembers how many points of each series an output has written.
