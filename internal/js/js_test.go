@@ -429,3 +429,63 @@ func TestSetupTimeout(t *testing.T) {
 		t.Errorf("setup cut off after %v", el)
 	}
 }
+
+// TestRemoteSetup: a worker of a distributed run builds the script with
+// a RemoteSetup. Neither setup() nor teardown() runs there; the data set
+// after loading (when the master's start message arrives) reaches every
+// iteration.
+func TestRemoteSetup(t *testing.T) {
+	a := newAPI(t)
+	src := `import http from "k6/http";
+import { Counter } from "k6/metrics";
+const seen = new Counter("seen_token");
+export const options = { iterations: 4, vus: 2 };
+export function setup() { http.post(__ENV.BASE + "/auth/login"); return { token: "local" }; }
+export default function (data) { if (data.token === "remote" && data.n === 42) seen.add(1); }
+export function teardown(data) { http.post(__ENV.BASE + "/auth/login"); }
+`
+	reg := metrics.NewRegistry()
+	s, err := load(t, "remote.js", src, Config{Registry: reg, Env: map[string]string{"BASE": a.srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := &RemoteSetup{}
+	if err := s.Setup(WithRemoteSetup(context.Background(), remote)); err != nil {
+		t.Fatal(err)
+	}
+	remote.Set(`{"token":"remote","n":42}`)
+	scens, err := s.Scenarios(nil, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Run(context.Background(), engine.Options{Registry: reg, Scenarios: scens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Teardown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := reg.Total(reg.Get("seen_token")).Sum; res.Iterations != 4 || n != 4 {
+		t.Errorf("iterations %d, seen_token %v: the remote data did not reach every iteration", res.Iterations, n)
+	}
+	if n := a.logins.Load(); n != 0 {
+		t.Errorf("setup or teardown ran on the worker: %d logins", n)
+	}
+	if d := s.SetupData(); d != "" {
+		t.Errorf("SetupData = %q on a worker, want none", d)
+	}
+}
+
+// TestSetupDataNotJSON: setup() data that JSON cannot carry is a script
+// error naming the problem.
+func TestSetupDataNotJSON(t *testing.T) {
+	s, err := load(t, "nj.js", "export function setup() { const o = {}; o.self = o; return o; }\nexport default function () {}\n", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Setup(context.Background())
+	var se *ScriptError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "setup() returned a value that is not JSON") {
+		t.Errorf("setup error %v, want a ScriptError saying the value is not JSON", err)
+	}
+}

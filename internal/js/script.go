@@ -60,6 +60,7 @@ type Script struct {
 	ctl   *VU
 
 	setupJSON string
+	remote    *RemoteSetup // setup and teardown run elsewhere (a distributed run's master)
 	exports   map[string]bool // exported functions
 	users     []userDef       // Locust-style user types, in declaration order
 	hasShape  bool
@@ -171,13 +172,18 @@ func (s *Script) Exports() []string {
 }
 
 // Setup runs the script's setup() once, in the controller runtime, and
-// keeps its result (as JSON) for every VU's iterations.
+// keeps its result (as JSON) for every VU's iterations. With a
+// RemoteSetup in ctx it runs nothing: the data comes from there.
 func (s *Script) Setup(ctx context.Context) error {
+	s.ctlMu.Lock()
+	defer s.ctlMu.Unlock()
+	if r := remoteSetupFrom(ctx); r != nil {
+		s.remote = r
+		return nil
+	}
 	if !s.exports["setup"] {
 		return nil
 	}
-	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
 	ctl := s.ctl
 	fn, _ := sobek.AssertFunction(ctl.exports.Get("setup"))
 	limit := s.cfg.InitTimeout
@@ -199,13 +205,22 @@ func (s *Script) Setup(ctx context.Context) error {
 	return nil
 }
 
-// Teardown runs teardown(data) once, after the load.
-func (s *Script) Teardown(ctx context.Context) error {
-	if !s.exports["teardown"] {
-		return nil
-	}
+// SetupData is setup()'s result as JSON ("" when it returned undefined or
+// did not run).
+func (s *Script) SetupData() string {
 	s.ctlMu.Lock()
 	defer s.ctlMu.Unlock()
+	return s.setupJSON
+}
+
+// Teardown runs teardown(data) once, after the load; nothing when setup
+// and teardown run elsewhere (a RemoteSetup).
+func (s *Script) Teardown(ctx context.Context) error {
+	s.ctlMu.Lock()
+	defer s.ctlMu.Unlock()
+	if !s.exports["teardown"] || s.remote != nil {
+		return nil
+	}
 	ctl := s.ctl
 	fn, _ := sobek.AssertFunction(ctl.exports.Get("teardown"))
 	if _, err := ctl.callWithTimeout(ctx, s.cfg.InitTimeout, "teardown", fn, ctl.setupData()); err != nil {

@@ -255,12 +255,16 @@ func (v *VU) setupData() sobek.Value {
 	if v.data != nil {
 		return v.data
 	}
-	if v.s.setupJSON == "" {
+	data := v.s.setupJSON
+	if r := v.s.remote; r != nil {
+		data = r.get()
+	}
+	if data == "" {
 		v.data = sobek.Undefined()
 		return v.data
 	}
 	parse, _ := sobek.AssertFunction(v.rt.Get("JSON").ToObject(v.rt).Get("parse"))
-	d, err := parse(sobek.Undefined(), v.rt.ToValue(v.s.setupJSON))
+	d, err := parse(sobek.Undefined(), v.rt.ToValue(data))
 	if err != nil {
 		d = sobek.Undefined()
 	}
