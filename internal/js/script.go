@@ -60,7 +60,7 @@ type Script struct {
 	ctl   *VU
 
 	setupJSON string
-	remote    *RemoteSetup // setup and teardown run elsewhere (a distributed run's master)
+	remote    *RemoteSetup    // setup and teardown run elsewhere (a distributed run's master)
 	exports   map[string]bool // exported functions
 	users     []userDef       // Locust-style user types, in declaration order
 	hasShape  bool
