@@ -31,6 +31,15 @@ type MasterConfig struct {
 	Registry      *metrics.Registry
 	// OnTick is called after each tick of the merged registry.
 	OnTick func(reg *metrics.Registry, now time.Time)
+	// Setup, when set, runs once when the workers are ready, before any
+	// starts (a script's setup()); it returns the data every worker's VUs
+	// get, as JSON. Its error ends the run before the start: the workers
+	// are told to exit.
+	Setup func(ctx context.Context) (data string, err error)
+	// Teardown, when set, runs once after the workers finished or were
+	// stopped (a script's teardown(data)), never when Setup failed; its
+	// error is the Outcome's TeardownErr.
+	Teardown func(ctx context.Context) error
 	// OnListen is called with the address the master listens on.
 	OnListen func(addr string)
 	Log      io.Writer // one line per cluster event
@@ -51,6 +60,8 @@ type Outcome struct {
 	// ticking the merged registry, over Ticks ticks.
 	MergeTime time.Duration
 	Ticks     int
+	// TeardownErr is MasterConfig.Teardown's error.
+	TeardownErr error
 }
 
 // WorkerView is one worker as the summary shows it.
@@ -113,6 +124,7 @@ type Master struct {
 	losses   []Loss
 	aborted  string
 	interr   bool
+	data     string // Setup's result, sent with every assignment
 
 	mergeTime, decodeTime time.Duration
 	ticks                 int
@@ -170,7 +182,53 @@ func RunMaster(ctx context.Context, cfg MasterConfig) (*Outcome, error) {
 		m.closeAll("the master gave up: " + err.Error())
 		return nil, err
 	}
-	return m.run(ctx), nil
+	if err := m.setup(ctx); err != nil {
+		m.closeAll(err.Error())
+		return nil, err
+	}
+	o := m.run(ctx)
+	if m.cfg.Teardown != nil {
+		o.TeardownErr = m.cfg.Teardown(context.WithoutCancel(ctx))
+	}
+	return o, nil
+}
+
+// setup runs cfg.Setup while the loop goes on, so that the ready workers
+// keep hearing from their master however long setup takes.
+func (m *Master) setup(ctx context.Context) error {
+	if m.cfg.Setup == nil {
+		return nil
+	}
+	type result struct {
+		data string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, err := m.cfg.Setup(ctx)
+		done <- result{d, err}
+	}()
+	beat := time.NewTicker(Heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case r := <-done:
+			switch {
+			case ctx.Err() != nil:
+				return errors.New("interrupted while setup() ran on the master")
+			case r.err != nil:
+				return fmt.Errorf("setup() failed on the master, the workers were told to stop: %w", r.err)
+			}
+			m.data = r.data
+			m.logf("setup() ran on the master (%d bytes of data for the workers)", len(r.data))
+			return nil
+		case e := <-m.events:
+			m.handle(e) // a late worker that cannot build the test is only not used
+		case now := <-beat.C:
+			m.ping()
+			m.checkHeartbeats(now)
+		}
+	}
 }
 
 func (m *Master) logf(format string, args ...any) {
@@ -353,7 +411,7 @@ func (m *Master) assign(w *wconn, steps []Step, now time.Time) *assignment {
 	a := &assignment{id: len(m.assigns), w: w, steps: steps, startedAt: m.elapsed(now), done: map[string]int64{}}
 	m.assigns = append(m.assigns, a)
 	w.assigns = append(w.assigns, a)
-	w.send(&ToWorker{Assign: &Assign{ID: a.id, Steps: steps}})
+	w.send(&ToWorker{Assign: &Assign{ID: a.id, Steps: steps, SetupData: m.data}})
 	return a
 }
 

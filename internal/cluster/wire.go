@@ -64,10 +64,13 @@ type Ready struct {
 	TrendStats []string
 }
 
-// Assign starts one engine run on the worker.
+// Assign starts one engine run on the worker. SetupData is the result of
+// the script's setup(), run once on the master, as JSON ("" for none); it
+// is not part of the bundle's digest, which covers the test itself.
 type Assign struct {
-	ID    int
-	Steps []Step
+	ID        int
+	Steps     []Step
+	SetupData string `json:",omitempty"`
 }
 
 // Stop ends the worker's runs; the worker sends its last deltas and exits.

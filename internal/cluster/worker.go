@@ -28,6 +28,11 @@ type WorkerConfig struct {
 	// dir. It is called once per engine run, so every run has its own
 	// registry and VUs.
 	Load func(ctx context.Context, b *Bundle, dir string) (runner.Config, error)
+	// SetupData receives the master's setup() data (JSON) before each run
+	// starts. Load must build tests that take their setup data from it
+	// instead of running setup() and teardown() themselves (js.RemoteSetup):
+	// the master runs those once for the whole cluster.
+	SetupData func(data string)
 	// ConnectTimeout bounds the retries while the master is not up yet.
 	ConnectTimeout time.Duration
 	Log            io.Writer
@@ -265,6 +270,9 @@ func (w *worker) apply(ctx context.Context, m *ToWorker, stopRuns context.Cancel
 		w.bundle = m.Bundle
 		go func() { w.prepared <- w.prepare(ctx, m.Bundle) }()
 	case m.Assign != nil:
+		if w.cfg.SetupData != nil {
+			w.cfg.SetupData(m.Assign.SetupData)
+		}
 		w.start(ctx, m.Assign)
 	case m.Stop != nil:
 		stopRuns()
