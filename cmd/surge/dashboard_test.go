@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/surgeload/surge/internal/dashboard"
 )
 
 // dashTarget is a service under test answering in about 5 ms, so that a
@@ -45,13 +48,14 @@ type dashRun struct {
 	out, err string
 	took     time.Duration
 	done     chan struct{} // closed when Main has returned
+	cancel   func()        // Ctrl-C
 }
 
 // dashStart runs surge in the background and waits for its dashboard.
 func dashStart(t *testing.T, addr string, args ...string) *dashRun {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	r := &dashRun{done: make(chan struct{})}
+	r := &dashRun{done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(r.done)
 		defer cancel()
@@ -292,4 +296,101 @@ func TestDashboardInBrowser(t *testing.T) {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+func TestDashboardParseKeep(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		err  string
+	}{
+		{"", 0, ""},
+		{"0", 0, ""},
+		{"false", 0, ""},
+		{"90s", 90 * time.Second, ""},
+		{"true", dashboard.KeepUntilClosed, ""},
+		{"1", dashboard.KeepUntilClosed, ""},
+		{"-5s", 0, "want a duration such as 10m"},
+		{"forever", 0, `SURGE_DASHBOARD_KEEP="forever": want a duration`},
+	} {
+		got, err := parseKeep(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("parseKeep(%q) error %v, want one containing %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("parseKeep(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestDashboardKeepRefusesABadValue(t *testing.T) {
+	t.Setenv("SURGE_DASHBOARD_KEEP", "forever")
+	srv := dashTarget(t)
+	code, _, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-d", "5s", "--no-save", "--dashboard="+dashFreeAddr(t))
+	if code != ExitUsage || !strings.Contains(stderr, `--dashboard: SURGE_DASHBOARD_KEEP="forever": want a duration`) || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q; want exit %d and one line", code, stderr, ExitUsage)
+	}
+}
+
+// TestDashboardKeepsServingAfterTheRun: with SURGE_DASHBOARD_KEEP the
+// dashboard of a finished run still shows its results and serves the
+// downloads, refuses steering, and closes at Ctrl-C.
+func TestDashboardKeepsServingAfterTheRun(t *testing.T) {
+	t.Setenv("SURGE_DASHBOARD_KEEP", "true")
+	srv := dashTarget(t)
+	addr := dashFreeAddr(t)
+	r := dashStart(t, addr, "--url", srv.URL, "--name", "GET /ok", "-d", "1s")
+	base := "http://" + addr
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, st := get("/api/state"); strings.Contains(st, `"status":"finished"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not finish within 10 s")
+		}
+	}
+	for path, want := range map[string]string{
+		"/":                `<script src="assets/app.js">`,
+		"/api/stats.csv":   "GET,GET /ok,",
+		"/api/stats.json":  `"final":{`,
+		"/api/report.html": "GET /ok",
+	} {
+		if code, body := get(path); code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s after the run = %d %.200q, want 200 containing %q", path, code, body, want)
+		}
+	}
+	resp, err := http.Post(base+"/api/stop", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(b), "the run has finished") {
+		t.Errorf("POST stop after the run = %d %q, want 409 saying the run has finished", resp.StatusCode, b)
+	}
+	select {
+	case <-r.done:
+		t.Fatalf("surge returned while the dashboard should be kept (exit %d, stderr %q)", r.code, r.err)
+	default:
+	}
+	r.cancel() // Ctrl-C
+	r = dashWait(t, r, 5*time.Second)
+	if r.code != 0 || !strings.Contains(r.err, "the run has finished; still serving") || !strings.Contains(r.out, "http_reqs") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s\nwant exit 0, the summary, and a line saying the dashboard is kept", r.code, r.out, r.err)
+	}
+	if _, err := http.Get(base + "/api/state"); err == nil {
+		t.Error("the dashboard still answers after Ctrl-C")
+	}
 }
