@@ -277,7 +277,7 @@ function renderCharts() {
     ]);
     const scenUsers = [...new Set(pts.flatMap((p) => Object.keys(p.scen_users || {})))].sort();
     draw("chart-users", xs, [{ name: "users", color: COLORS[3], values: pts.map((p) => p.users) }].concat(scenUsers.map((n, i) => ({
-      name: n, color: COLORS[(i + 4) % COLORS.length], dash: [5, 3], values: pts.map((p) => p.scen_users && n in p.scen_users ? p.scen_users[n] : null),
+      name: n, color: COLORS[i % COLORS.length], dash: [5, 3], values: pts.map((p) => p.scen_users && n in p.scen_users ? p.scen_users[n] : null),
     }))));
     const names = [...new Set(pts.flatMap((p) => Object.keys(p.scen || {})))].sort();
     draw("chart-scen", xs, names.map((n, i) => ({ name: n, color: COLORS[i % COLORS.length], values: pts.map((p) => p.scen && n in p.scen ? p.scen[n] : null) })));
