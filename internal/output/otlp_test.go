@@ -29,6 +29,7 @@ type otlpReceiver struct {
 	mu   sync.Mutex
 	reqs []*colmetricspb.ExportMetricsServiceRequest
 	path []string
+	keys []string // X-Api-Key headers
 }
 
 func newOTLPReceiver(t *testing.T) *otlpReceiver {
@@ -52,6 +53,7 @@ func (r *otlpReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.reqs = append(r.reqs, &m)
 	r.path = append(r.path, req.URL.Path)
+	r.keys = append(r.keys, req.Header.Get("X-Api-Key"))
 	r.mu.Unlock()
 	resp, _ := proto.Marshal(&colmetricspb.ExportMetricsServiceResponse{})
 	w.Header().Set("Content-Type", "application/x-protobuf")
@@ -88,8 +90,10 @@ func attrMap(kvs []*commonpb.KeyValue) map[string]string {
 // TestOTLPExport sends three ticks through the SDK's exporter to a
 // receiver and checks the last export: resource, names, units, the
 // counter's total, the rate split by condition, the histogram's exact
-// count and sum and its buckets, attributes and times.
+// count and sum and its buckets, attributes and times; and that the
+// SDK's environment variables (headers) apply.
 func TestOTLPExport(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cret")
 	rcv := newOTLPReceiver(t)
 	o, err := NewOTLP(rcv.srv.URL)
 	if err != nil {
@@ -112,6 +116,11 @@ func TestOTLPExport(t *testing.T) {
 	if paths[0] != "/v1/metrics" {
 		t.Errorf("path %q, want the default /v1/metrics", paths[0])
 	}
+	rcv.mu.Lock()
+	if rcv.keys[0] != "s3cret" {
+		t.Errorf("X-Api-Key %q, want s3cret from OTEL_EXPORTER_OTLP_HEADERS", rcv.keys[0])
+	}
+	rcv.mu.Unlock()
 	if res := attrMap(req.ResourceMetrics[0].Resource.Attributes); res["service.name"] != "surge" {
 		t.Errorf("resource %v, want service.name=surge", res)
 	}
