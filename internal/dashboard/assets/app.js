@@ -201,7 +201,7 @@ function renderUsers(last) {
 const PLACEHOLDERS = {
   profiles: {
     finished: "No profile: run with <code>--profile-pid PID</code> or <code>--profile-url URL</code> to record CPU profiles of the service under test, one per load stage, with flame graphs.",
-    running: "No profile yet. With <code>--profile-pid PID</code> or <code>--profile-url URL</code>, the profiles of the service appear here as the run records them, and complete when it ends.",
+    running: "No profile yet. With <code>--profile-pid PID</code> or <code>--profile-url URL</code>, the CPU profiles of the service, one per stage, appear here when the run ends.",
   },
   sql: {
     finished: "No SQL: run with <code>--pg DSN</code> to record the statements that ran during the test (pg_stat_statements), and <code>--pg-explain</code> for the plan of the slowest one.",
