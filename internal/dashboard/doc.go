@@ -22,6 +22,23 @@
 // double counted. Percentiles are read from the difference of the merged
 // HDR histograms, never averaged across tag sets.
 //
+// The current user mix (users per scenario and per user class) and the
+// stage boundaries come from the engine's Control, not the registry: a
+// gauge per class would show up in every summary and export. A
+// distributed master has no Control, so it shows only the total users and
+// the stages of its --stage flags.
+//
+// Profiles and SQL tables are the summary's Attachments (or sections given
+// to Attach while the run goes). Their HTML carries scripts (flame graphs),
+// which markup set with innerHTML would not run, so each is served as a
+// page of its own and shown in a frame of the Profiles or SQL tab.
+//
+// After Finish the server either shuts down once open pages got the end,
+// or, with Options.Linger, keeps serving the final state, the downloads
+// and the HTML report (rendered by Options.Report from the registry, which
+// no longer changes), refusing control actions, until the linger ends or
+// Close.
+//
 // Assets (HTML, CSS, a small hand-written canvas chart script) are embedded
 // with go:embed: the page works offline and needs no build step. Updates
 // are pushed with Server-Sent Events; a client that connects late gets the
