@@ -37,7 +37,7 @@ type Output interface {
 var examples = map[string]string{
 	"json":          "json=points.ndjson",
 	"csv":           "csv=stats",
-	"prometheus":    "prometheus=127.0.0.1:5656",
+	"prometheus":    "prometheus=127.0.0.1:9464",
 	"prometheus-rw": "prometheus-rw=http://127.0.0.1:9090/api/v1/write",
 	"otlp":          "otlp=http://127.0.0.1:4318",
 	"influxdb":      "influxdb=http://127.0.0.1:8086/write?db=surge",

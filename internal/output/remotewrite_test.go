@@ -149,9 +149,12 @@ func (r *rwReceiver) got() ([][]rwSeries, []string) {
 // second of 0.7, 1.7 … 9.7 ms (off the bucket bounds, which the HDR
 // histogram places only within 1%), one in ten failed, and a vus gauge.
 func sampleRegistry(t *testing.T, each func(reg *metrics.Registry, now time.Time)) *metrics.Registry {
+	return sampleRegistryAt(t, time.Unix(1800000000, 0), each)
+}
+
+func sampleRegistryAt(t *testing.T, start time.Time, each func(reg *metrics.Registry, now time.Time)) *metrics.Registry {
 	t.Helper()
 	reg := metrics.NewRegistry()
-	start := time.Unix(1800000000, 0)
 	reg.Start(start, 0)
 	b := reg.Builtin
 	tags := reg.Intern(metrics.Tag{Key: "name", Value: `/api/"items", all`}, metrics.Tag{Key: "status", Value: "200"})
