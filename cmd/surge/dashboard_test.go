@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/surgeload/surge/internal/dashboard"
+	"github.com/surgeload/surge/internal/demo"
 )
 
 // dashTarget is a service under test answering in about 5 ms, so that a
@@ -440,5 +441,53 @@ func TestDashboardKeepsServingAfterTheRun(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/api/state"); err == nil {
 		t.Error("the dashboard still answers after Ctrl-C")
+	}
+}
+
+// TestDashboardProfilesInBrowser profiles the demo API through its pprof
+// endpoint during a two-stage run kept after the end, and checks in
+// Chromium that the Profiles tab runs the flame graphs' scripts (frames
+// drawn) and that the SQL tab says how to get SQL.
+func TestDashboardProfilesInBrowser(t *testing.T) {
+	t.Setenv("SURGE_DASHBOARD_KEEP", "30s")
+	ctx := dashBrowser(t)
+	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
+	t.Cleanup(srv.Close)
+	addr := dashFreeAddr(t)
+	r := dashStart(t, addr, "--url", srv.URL+"/api/flaky", "--stage", "1s:2", "--stage", "1s:4",
+		"--profile-url", srv.URL+"/debug/pprof", "--profile-dir", t.TempDir())
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/api/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `"status":"finished"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not finish within 20 s")
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/"), chromedp.WaitVisible(chromedp.ID("chart-rps")),
+		chromedp.Click(chromedp.CSS(`#tabs button[data-tab="profiles"]`))); err != nil {
+		t.Fatal(err)
+	}
+	frames := `(() => { const f = document.querySelector('#tab-profiles iframe'); const d = f && f.contentDocument; return d ? d.querySelectorAll('.sfg .frame').length : 0; })()`
+	dashPoll(t, ctx, frames+` > 3`, 10*time.Second)
+	if got := dashEval[string](t, ctx, `document.querySelector('#tab-profiles').innerText`); !strings.Contains(got, "PROFILES") {
+		t.Errorf("profiles tab %.200q, want the PROFILES section", got)
+	}
+	dashScreenshot(t, ctx, "dashboard-profiles.png")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#tabs button[data-tab="sql"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := dashEval[string](t, ctx, `document.querySelector('#tab-sql').innerText`); !strings.Contains(got, "No SQL: run with --pg DSN") {
+		t.Errorf("SQL tab %q, want the placeholder naming --pg", got)
+	}
+	r.cancel()
+	if r = dashWait(t, r, 5*time.Second); r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.err)
 	}
 }
