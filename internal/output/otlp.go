@@ -40,6 +40,14 @@ type OTLP struct {
 	exp  *otlpmetrichttp.Exporter
 	res  *resource.Resource
 	push *pusher[*metricdata.ResourceMetrics]
+
+	// start is the start time of the cumulative points: the run's start,
+	// moved to the tick before a reset of the statistics (the dashboard's
+	// "reset"), so that a backend sees a new series rather than a counter
+	// going down.
+	start    time.Time
+	lastTick time.Time
+	seen     int64 // samples in the totals at the last tick
 }
 
 // DefaultOTLPPath is the OTLP/HTTP metrics path, used when the endpoint
@@ -80,8 +88,26 @@ func NewOTLP(raw string) (*OTLP, error) {
 
 // Tick builds the run's totals at now and hands them to the sender.
 func (o *OTLP) Tick(reg *metrics.Registry, now time.Time) error {
-	o.push.offer(otlpMetrics(o.res, reg, now))
+	if o.start.IsZero() {
+		o.start = reg.StartTime()
+	}
+	n := samplesSeen(reg)
+	if n < o.seen { // the totals were reset since the last tick
+		o.start = o.lastTick
+	}
+	o.seen, o.lastTick = n, now
+	o.push.offer(otlpMetrics(o.res, reg, o.start, now))
 	return nil
+}
+
+// samplesSeen counts the samples in every series' totals; it only goes
+// down when the statistics are reset.
+func samplesSeen(reg *metrics.Registry) int64 {
+	var n int64
+	for _, s := range reg.Series() {
+		n += s.Total.Count + s.Warmup.Count
+	}
+	return n
 }
 
 // Close sends the final tick's totals, shuts the exporter down and
@@ -95,9 +121,8 @@ func (o *OTLP) Close(*report.Summary) error {
 }
 
 // otlpMetrics converts the registry's totals (warm-up included, as
-// /metrics) to the SDK's data model.
-func otlpMetrics(res *resource.Resource, reg *metrics.Registry, now time.Time) *metricdata.ResourceMetrics {
-	start := reg.StartTime()
+// /metrics) to the SDK's data model, cumulative since start.
+func otlpMetrics(res *resource.Resource, reg *metrics.Registry, start, now time.Time) *metricdata.ResourceMetrics {
 	var ms []metricdata.Metrics
 	byMetric := map[*metrics.Metric]int{}
 	for _, s := range reg.Series() {

@@ -248,3 +248,37 @@ func TestOTLPUnreachable(t *testing.T) {
 		t.Errorf("Close: %v, want one line counting refused pushes", err)
 	}
 }
+
+// TestOTLPReset: after the statistics are reset, the cumulative points
+// start at the tick before the reset, so a backend sees a new series and
+// not a counter that went down.
+func TestOTLPReset(t *testing.T) {
+	rcv := newOTLPReceiver(t)
+	o, err := NewOTLP(rcv.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := metrics.NewRegistry()
+	start := time.Unix(1800000000, 0)
+	reg.Start(start, 0)
+	export := func(n int, now time.Time) {
+		for i := 0; i < n; i++ {
+			reg.Shard(0).Add(reg.Builtin.HTTPReqs, nil, 1)
+		}
+		reg.Tick(now)
+		o.Tick(reg, now)
+	}
+	export(5, start.Add(time.Second))
+	export(5, start.Add(2*time.Second))
+	reg.Reset(start.Add(2500 * time.Millisecond))
+	export(2, start.Add(3*time.Second))
+	if err := o.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	_, ms, _ := rcv.last()
+	p := ms["surge_http_reqs"].GetSum().GetDataPoints()[0]
+	if p.GetAsDouble() != 2 || p.StartTimeUnixNano != uint64(start.Add(2*time.Second).UnixNano()) {
+		t.Errorf("after the reset: %v since %v, want 2 since the tick before the reset (%v)",
+			p.GetAsDouble(), time.Unix(0, int64(p.StartTimeUnixNano)), start.Add(2*time.Second))
+	}
+}
