@@ -1,12 +1,13 @@
 package js
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/grafana/sobek"
@@ -378,41 +379,132 @@ func (v *VU) responseProto() *sobek.Object {
 	return p
 }
 
-// batch sends requests one after another and returns their responses, as
-// an array or an object keyed like the argument.
+// batch sends requests in parallel, as k6 does: at most options.batch at
+// once (default 20) and options.batchPerHost to one host (default 6), each
+// on its own connection. Arguments are read and responses made on the VU's
+// goroutine; only the HTTP exchanges run on others. Metrics are recorded
+// in the order of the argument once all have ended, and the responses come
+// back as an array, or an object keyed like the argument.
 func (v *VU) batch(reqs sobek.Value) sobek.Value {
-	o := reqs.ToObject(v.rt)
-	one := func(x sobek.Value) sobek.Value {
-		if s, ok := x.Export().(string); ok {
-			return v.request("GET", s, nil, nil, "", v.parseParams(nil))
-		}
-		if xo, ok := x.(*sobek.Object); ok {
-			if o.ClassName() == "Array" && xo.ClassName() == "Array" || xo.ClassName() == "Array" {
-				m := strings.ToUpper(xo.Get("0").String())
-				return v.request(m, xo.Get("1").String(), xo.Get("2"), nil, "", v.parseParams(xo.Get("3")))
-			}
-			m := "GET"
-			if mv := xo.Get("method"); mv != nil && !sobek.IsUndefined(mv) {
-				m = strings.ToUpper(mv.String())
-			}
-			return v.request(m, xo.Get("url").String(), xo.Get("body"), nil, "", v.parseParams(xo.Get("params")))
-		}
-		v.throw("http.batch: bad request %s", x.String())
-		return nil
+	if v.inInit {
+		v.throw("making HTTP requests in the init context is not supported; use setup()")
 	}
+	o := reqs.ToObject(v.rt)
+	var keys []string
 	if o.ClassName() == "Array" {
 		n := int(o.Get("length").ToInteger())
-		out := make([]any, n)
 		for i := 0; i < n; i++ {
-			out[i] = one(o.Get(fmt.Sprint(i)))
+			keys = append(keys, strconv.Itoa(i))
 		}
+	} else {
+		keys = o.Keys()
+	}
+	items := make([]batchItem, len(keys))
+	for i, k := range keys {
+		items[i] = v.batchItem(o.Get(k))
+	}
+	v.sendBatch(items)
+	if v.ctx.Err() != nil {
+		v.rt.Interrupt(errStopped)
+	}
+	out := make([]any, len(items))
+	for i := range items {
+		it := &items[i]
+		if !(it.err != nil && v.ctx.Err() != nil) {
+			v.http.Record(it.req, it.resp, it.hp, it.resp.Start)
+		}
+		out[i] = v.response(it.req, it.resp, it.p, it.err)
+	}
+	if o.ClassName() == "Array" {
 		return v.rt.NewArray(out...)
 	}
 	res := v.rt.NewObject()
-	for _, k := range o.Keys() {
-		_ = res.Set(k, one(o.Get(k)))
+	for i, k := range keys {
+		_ = res.Set(k, out[i])
 	}
 	return res
+}
+
+// batchItem is one request of an http.batch call.
+type batchItem struct {
+	req  *httpc.Request
+	resp *httpc.Response
+	hp   httpvu.Params
+	p    reqParams
+	host string // connection pool key: scheme and authority
+	err  error
+}
+
+// batchItem reads one element of http.batch's argument: a URL string, an
+// array [method, url, body, params], or an object {method, url, body,
+// params}.
+func (v *VU) batchItem(x sobek.Value) batchItem {
+	method, rawURL := "GET", ""
+	var body, params sobek.Value
+	switch xo, _ := x.(*sobek.Object); {
+	case x == nil || sobek.IsUndefined(x) || sobek.IsNull(x):
+		v.throw("http.batch: a request is %v", x)
+	case xo == nil || xo.ClassName() == "String":
+		rawURL = x.String()
+	case xo.ClassName() == "Array":
+		method, rawURL = strings.ToUpper(xo.Get("0").String()), xo.Get("1").String()
+		body, params = xo.Get("2"), xo.Get("3")
+	default:
+		if mv := xo.Get("method"); mv != nil && !sobek.IsUndefined(mv) {
+			method = strings.ToUpper(mv.String())
+		}
+		u := xo.Get("url")
+		if u == nil || sobek.IsUndefined(u) {
+			v.throw("http.batch: request %s has no url", x.String())
+		}
+		rawURL, body, params = u.String(), xo.Get("body"), xo.Get("params")
+	}
+	p := v.parseParams(params)
+	req, resp, hp := v.prepare(method, rawURL, body, p, "")
+	it := batchItem{req: req, resp: resp, hp: hp, p: p, host: rawURL}
+	if u, err := url.Parse(rawURL); err == nil {
+		it.host = u.Scheme + "://" + u.Host
+	}
+	return it
+}
+
+// sendBatch runs the items' exchanges in parallel within the batch limits.
+func (v *VU) sendBatch(items []batchItem) {
+	limit, perHost := 20, 6
+	if b := v.s.Options.Batch; b != nil {
+		limit = *b
+	}
+	if b := v.s.Options.BatchPerHost; b != nil {
+		perHost = *b
+	}
+	if limit <= 0 || limit > len(items) {
+		limit = len(items)
+	}
+	all := make(chan struct{}, max(limit, 1))
+	hosts := map[string]chan struct{}{}
+	var wg sync.WaitGroup
+	for i := range items {
+		it := &items[i]
+		var host chan struct{}
+		if perHost > 0 {
+			if host = hosts[it.host]; host == nil {
+				host = make(chan struct{}, perHost)
+				hosts[it.host] = host
+			}
+		}
+		all <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if host != nil {
+				host <- struct{}{}
+				defer func() { <-host }()
+			}
+			defer func() { <-all }()
+			it.err = v.http.HTTP.Do(v.ctx, it.req, it.resp)
+		}()
+	}
+	wg.Wait()
 }
 
 // maxCachedRequests bounds a VU's cache of plain requests.

@@ -26,6 +26,11 @@ type Options struct {
 	UserAgent             string                      `json:"userAgent"`
 	Tags                  map[string]string           `json:"tags"`
 	SetupTimeout          Duration                    `json:"setupTimeout"`
+	// Batch and BatchPerHost bound the requests of one http.batch call in
+	// flight at once, in all and to one host (k6's defaults: 20 and 6;
+	// 0 means no bound).
+	Batch        *int `json:"batch"`
+	BatchPerHost *int `json:"batchPerHost"`
 }
 
 // StageOption is one stage: {duration: "30s", target: 20}.
