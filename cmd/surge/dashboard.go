@@ -37,7 +37,7 @@ func serveDashboard(ctx context.Context, o dashboardOptions) (func(time.Time), f
 	fmt.Fprintf(o.Stderr, "  dashboard: %s\n", srv.URL())
 	stop := context.AfterFunc(ctx, func() { srv.Close() })
 	finish := func(sum *report.Summary) {
-		if keep == 0 || sum == nil { // nothing to look at after a failed run
+		if keep == 0 || sum == nil || ctx.Err() != nil { // a failed run, or Ctrl-C already closed it
 			stop()
 			srv.Finish(sum)
 			srv.Close()
