@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -8,9 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/surgeload/surge/internal/cluster"
+	"github.com/surgeload/surge/internal/js"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/output"
 	"github.com/surgeload/surge/internal/report"
@@ -61,8 +64,8 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 	if err := mf.validate(); err != nil {
 		return err
 	}
-	if f.profilePID != 0 || f.profileURL != "" || f.pg != "" {
-		return usageErrorf("--profile-* and --pg are not supported by surge master yet; run them with surge run")
+	if err := refuseAttach(&f); err != nil {
+		return err
 	}
 	if f.report != "" && writeHTMLReport == nil {
 		return usageErrorf("--report: this build has no HTML report")
@@ -91,13 +94,20 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		return err
 	}
 	reg := metrics.NewRegistry()
+	live := isTerminal(stderr) && !f.quiet
+	script, err := masterScript(ctx, fs, &f, reg, clearLine(stderr, live))
+	if err != nil {
+		return err
+	}
+	if script != nil {
+		defer script.Close()
+	}
 	dashTick, dashFinish, err := masterDashboard(ctx, &f, reg, stderr)
 	if err != nil {
 		return err
 	}
-	live := isTerminal(stderr) && !f.quiet
 	var outErr error
-	o, err := cluster.RunMaster(ctx, cluster.MasterConfig{
+	mc := cluster.MasterConfig{
 		Listen: mf.listen, Token: mf.token, Version: Version, TLS: tlsCfg,
 		ExpectWorkers: mf.expect, WaitTimeout: mf.wait, Bundle: b, OnLoss: mf.onLoss,
 		Thresholds: ths, Warmup: f.warmup, Registry: reg, Log: clearLine(stderr, live),
@@ -112,13 +122,16 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 			}
 			dashTick(now)
 		},
-	})
+	}
+	lifecycle(&mc, script)
+	o, err := cluster.RunMaster(ctx, mc)
 	if live {
 		fmt.Fprint(stderr, "\r\x1b[K")
 	}
 	if err != nil {
-		return fmt.Errorf("distributed run: %w", err)
+		return scriptErr(fmt.Errorf("distributed run: %w", err))
 	}
+	outErr = errors.Join(outErr, o.TeardownErr)
 	if len(trend) == 0 {
 		trend = o.TrendStats
 	}
@@ -130,7 +143,9 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 	if f.summaryExport != "" {
 		outErr = errors.Join(outErr, writeTo(f.summaryExport, sum.WriteK6JSON))
 	}
-	if !f.noSummary {
+	handled, err := masterHandleSummary(ctx, script, sum, stdout, stderr)
+	outErr = errors.Join(outErr, err)
+	if !f.noSummary && !handled {
 		color := isTerminal(stdout) && !f.noColor && os.Getenv("NO_COLOR") == ""
 		outErr = errors.Join(outErr, sum.WriteText(stdout, report.TextOptions{Color: color}))
 	}
@@ -145,6 +160,89 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		return outErr
 	}
 	return clusterExit(o, &f)
+}
+
+// refuseAttach refuses the run flags that profile the system under test
+// or read its SQL: on a master they would profile the wrong moment from
+// the wrong machine, so they are refused rather than half-working.
+func refuseAttach(f *runFlags) error {
+	if f.profilePID != 0 || f.profileURL != "" || f.pg != "" || f.pgExplain {
+		return usageErrorf("--profile-pid, --profile-url, --pg and --pg-explain do not work with surge master: while the distributed run goes, profile the service with 'surge profile record --pid PID' (or --url) and watch its SQL with 'surge db top --dsn URL --window D'")
+	}
+	return nil
+}
+
+// masterScript loads the script on the master, into the merged registry
+// (so the HTTP metrics of setup() count in the results, as in a local
+// run), for setup(), teardown() and handleSummary(), which run here once
+// for the whole cluster. The scenarios are built too, only to find a bad
+// script or flag before any worker connects. It returns nil for a quick
+// --url test.
+func masterScript(ctx context.Context, fs *flag.FlagSet, f *runFlags, reg *metrics.Registry, stderr io.Writer) (*js.Script, error) {
+	if fs.NArg() == 0 {
+		return nil, nil
+	}
+	s, err := js.Load(ctx, fs.Arg(0), js.Config{
+		Registry: reg, Stderr: stderr, HTTP: f.httpConfig(),
+		IncludeTags: f.includeTags, ExcludeTags: f.excludeTags,
+		InitTimeout: scriptInitTimeout,
+	})
+	if err != nil {
+		return nil, scriptErr(err)
+	}
+	if err := checkScript(s, f); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkScript builds the script's scenarios and thresholds with the
+// flags, as the workers will, for the errors alone.
+func checkScript(s *js.Script, f *runFlags) error {
+	override, err := flagExecutor(f, s)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Scenarios(override, f.gracefulStop); err != nil {
+		return scriptErr(err)
+	}
+	if _, err := s.Options.ThresholdList(); err != nil {
+		return withCode(ExitScript, err)
+	}
+	return nil
+}
+
+// lifecycle makes the master run the script's setup() once when the
+// workers are ready (its data goes to every worker) and teardown(data)
+// once at the end.
+func lifecycle(mc *cluster.MasterConfig, s *js.Script) {
+	if s == nil {
+		return
+	}
+	if slices.Contains(s.Exports(), "setup") {
+		mc.Setup = func(ctx context.Context) (string, error) {
+			if err := s.Setup(ctx); err != nil {
+				return "", err
+			}
+			return s.SetupData(), nil
+		}
+	}
+	mc.Teardown = s.Teardown
+}
+
+// masterHandleSummary runs the script's handleSummary() with the merged
+// summary, as surge run does: handled means the text summary is not
+// printed.
+func masterHandleSummary(ctx context.Context, s *js.Script, sum *report.Summary, stdout, stderr io.Writer) (bool, error) {
+	if s == nil || !s.HasHandleSummary() {
+		return false, nil
+	}
+	var buf bytes.Buffer
+	if err := sum.WriteSummaryData(&buf); err != nil {
+		return false, err
+	}
+	return s.HandleSummary(context.WithoutCancel(ctx), buf.Bytes(), stdout, stderr)
 }
 
 // masterDashboard serves the live dashboard of the merged registry for
@@ -321,10 +419,13 @@ func workerCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
+	// setup() and teardown() run once on the master; the tests built here
+	// take the master's setup data instead
+	remote := &js.RemoteSetup{}
 	cfg := cluster.WorkerConfig{Master: wf.master, Token: wf.token, Name: wf.name, Version: Version, TLS: tlsCfg,
-		ConnectTimeout: wf.connect, Log: stderr,
+		ConnectTimeout: wf.connect, Log: stderr, SetupData: remote.Set,
 		Load: func(ctx context.Context, b *cluster.Bundle, dir string) (runner.Config, error) {
-			return bundleConfig(ctx, b, dir, stderr)
+			return bundleConfig(js.WithRemoteSetup(ctx, remote), b, dir, stderr)
 		}}
 	if wf.deltaLog != "" {
 		f, err := os.Create(wf.deltaLog)

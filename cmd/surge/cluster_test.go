@@ -413,6 +413,10 @@ func TestClusterBadInput(t *testing.T) {
 		{[]string{"master", "--token", "t", "--url", "http://x/", "--tls-cert", "a.pem"}, "both --tls-cert and --tls-key"},
 		{[]string{"master", "--token", "t", "--url", "http://x/", "--threshold", "http_reqs: p(95)<1"}, "--threshold"},
 		{[]string{"master", "--token", "t", "no-such-script.js"}, `script "no-such-script.js"`},
+		{[]string{"master", "--token", "t", "--url", "http://x/", "--profile-pid", "1"}, "do not work with surge master: while the distributed run goes, profile the service with 'surge profile record"},
+		{[]string{"master", "--token", "t", "--url", "http://x/", "--profile-url", "http://x/debug/pprof"}, "surge profile record"},
+		{[]string{"master", "--token", "t", "--url", "http://x/", "--pg", "postgres://x/db"}, "surge db top"},
+		{[]string{"master", "--token", "t", "--url", "http://x/", "--pg-explain"}, "--pg-explain do not work with surge master"},
 		{[]string{"worker", "--token", "t"}, "--master HOST:PORT is required"},
 		{[]string{"worker", "--master", "127.0.0.1:1"}, "--token is required"},
 		{[]string{"worker", "--master", "127.0.0.1:1", "--token", "t", "extra"}, `unexpected argument "extra"`},
@@ -682,5 +686,136 @@ func TestClusterWorkerNoMaster(t *testing.T) {
 	if code != ExitError || !strings.Contains(stderr.String(), "surge worker: reaching the master 127.0.0.1:1") ||
 		!strings.Contains(stderr.String(), "gave up after 300ms") || strings.Count(stderr.String(), "\n") != 1 {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// lifecycleServer counts what a script's setup, iterations and teardown
+// send: setup calls, work requests (and those carrying setup's data), and
+// teardown calls (and the work requests served before the first one).
+type lifecycleServer struct {
+	*httptest.Server
+	setups, work, good, teardowns, goodTeardowns, workAtTeardown atomic.Int64
+}
+
+func newLifecycleServer(t *testing.T) *lifecycleServer {
+	s := &lifecycleServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/setup":
+			s.setups.Add(1)
+		case "/work":
+			s.work.Add(1)
+			if r.Header.Get("X-Token") == "abc" && r.URL.Query().Get("n") == "42" {
+				s.good.Add(1)
+			}
+		case "/teardown":
+			if s.teardowns.Add(1) == 1 {
+				s.workAtTeardown.Store(s.work.Load())
+			}
+			var data struct {
+				Token string
+				N     int
+			}
+			if json.NewDecoder(r.Body).Decode(&data) == nil && data.Token == "abc" && data.N == 42 {
+				s.goodTeardowns.Add(1)
+			}
+		}
+		w.Write([]byte("ok"))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestClusterSetupTeardownHandleSummary: with a master and two workers,
+// setup() runs once (on the master) and every iteration on every worker
+// gets its data; teardown(data) runs once, after all the load;
+// handleSummary() runs on the master with the merged summary and takes
+// the place of the text summary. setup()'s request counts in the merged
+// http_reqs, as in a local run.
+func TestClusterSetupTeardownHandleSummary(t *testing.T) {
+	srv := newLifecycleServer(t)
+	handled := filepath.Join(t.TempDir(), "handled.txt")
+	export := filepath.Join(t.TempDir(), "summary.json")
+	src := fmt.Sprintf(`import http from 'k6/http';
+const base = %q;
+export const options = { scenarios: { s: { executor: 'shared-iterations', vus: 4, iterations: 40, maxDuration: '20s' } } };
+export function setup() { http.get(base + '/setup'); return { token: 'abc', n: 42 }; }
+export default function (data) { http.get(base + '/work?n=' + data.n, { headers: { 'X-Token': data.token } }); }
+export function teardown(data) { http.post(base + '/teardown', JSON.stringify(data)); }
+export function handleSummary(data) {
+  const line = 'iterations=' + data.metrics.iterations.values.count + ' reqs=' + data.metrics.http_reqs.values.count + '\n';
+  return { stdout: 'handled: ' + line, %q: line };
+}
+`, srv.URL, handled)
+	m, ws, _ := startCluster(t, 2, writeTestScript(t, "test.js", src), "--summary-export", export)
+	if code := m.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("master exit code %d", code)
+	}
+	for _, w := range ws {
+		if code := w.wait(t, 10*time.Second); code != 0 {
+			t.Fatalf("%s exit code %d", w.name, code)
+		}
+		if strings.Contains(w.stdout(), "handled:") {
+			t.Errorf("%s ran handleSummary:\n%s", w.name, w.stdout())
+		}
+	}
+	if n := srv.setups.Load(); n != 1 {
+		t.Errorf("setup() ran %d times, want once in all", n)
+	}
+	if work, good := srv.work.Load(), srv.good.Load(); work != 40 || good != 40 {
+		t.Errorf("%d work requests, %d with setup()'s token and n; want 40 and 40", work, good)
+	}
+	if n, good, at := srv.teardowns.Load(), srv.goodTeardowns.Load(), srv.workAtTeardown.Load(); n != 1 || good != 1 || at != 40 {
+		t.Errorf("teardown ran %d times (%d with setup()'s data), first after %d of 40 requests; want once, with the data, after all", n, good, at)
+	}
+	b, err := os.ReadFile(handled)
+	if want := "iterations=40 reqs=41\n"; err != nil || string(b) != want {
+		t.Errorf("handleSummary's file: %q, %v; want %q (the merged summary)", b, err, want)
+	}
+	if out := m.stdout(); !strings.Contains(out, "handled: iterations=40 reqs=41") || strings.Contains(out, "WORKERS") {
+		t.Errorf("the master's stdout should hold handleSummary's output instead of the text summary:\n%s", out)
+	}
+	if n := readSummary(t, export).value("http_reqs", "count"); n != 41 {
+		t.Errorf("merged http_reqs %v, want 41 (40 iterations and setup's request)", n)
+	}
+}
+
+// TestClusterSetupThrows: a setup() that throws ends the run on the
+// master with the script error code before any load; the workers are
+// told to stop and exit, and teardown() does not run.
+func TestClusterSetupThrows(t *testing.T) {
+	srv := newLifecycleServer(t)
+	src := fmt.Sprintf(`import http from 'k6/http';
+const base = %q;
+export function setup() { http.get(base + '/setup'); throw new Error('no token for you'); }
+export default function (data) { http.get(base + '/work'); }
+export function teardown(data) { http.post(base + '/teardown', '{}'); }
+`, srv.URL)
+	m, ws, _ := startCluster(t, 2, writeTestScript(t, "test.js", src))
+	if code := m.wait(t, 60*time.Second); code != ExitScript {
+		t.Errorf("master exit code %d, want %d", code, ExitScript)
+	}
+	want := regexp.MustCompile(`(?m)^surge master: distributed run: setup\(\) failed on the master, the workers were told to stop: .*test\.js: setup: Error: no token for you \(at .*test\.js:3\)`)
+	if !want.MatchString(m.stderr()) {
+		t.Errorf("master stderr lacks the one-line setup error:\n%s", m.stderr())
+	}
+	for _, w := range ws {
+		w.wait(t, 10*time.Second)
+		if !strings.Contains(w.stderr(), "the master says stop: setup() failed on the master") {
+			t.Errorf("%s was not told why the run ended:\n%s", w.name, w.stderr())
+		}
+	}
+	if s, work, td := srv.setups.Load(), srv.work.Load(), srv.teardowns.Load(); s != 1 || work != 0 || td != 0 {
+		t.Errorf("setup %d, work %d, teardown %d; want 1, 0, 0", s, work, td)
+	}
+}
+
+// TestClusterScriptErrorBeforeWorkers: a script that does not compile is
+// found by the master before any worker connects (exit 107).
+func TestClusterScriptErrorBeforeWorkers(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), &stdout, &stderr, []string{"master", "--token", "t", "--listen", "127.0.0.1:0", "--no-save", writeTestScript(t, "test.js", "export default function ( {\n")})
+	if code != ExitScript || !strings.Contains(stderr.String(), "test.js:2:1: ") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want %d and one line with the script position", code, stderr.String(), ExitScript)
 	}
 }
