@@ -136,11 +136,12 @@ func (s *Server) Tick(now time.Time) {
 	s.mu.Unlock()
 	st := buildStats(reg, now, max(now.Sub(from), 0))
 	st.Status = "running"
-	st.Mix = mixRows(s.o.Control.UserMix())
-	p.ScenarioUsers = scenarioUsers(s.o.Control.UserMix())
+	mix := s.o.Control.UserMix()
+	st.Mix, p.ScenarioUsers = mixRows(mix), scenarioUsers(mix)
 	if s.o.Control.Stopped() {
 		st.Status = "stopping"
 	}
+	meta := runMeta{Start: reg.StartTime(), Warmup: reg.Warmup().Seconds(), Stages: s.marks()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.finished {
@@ -148,7 +149,6 @@ func (s *Server) Tick(now time.Time) {
 	}
 	st.Target = s.target
 	s.points = append(s.points, p)
-	meta := runMeta{Start: reg.StartTime(), Warmup: reg.Warmup().Seconds(), Stages: s.marks()}
 	if len(s.points) >= 2*maxInitPoints { // keep memory bounded in a long run
 		s.points = append(s.points[:0], s.points[len(s.points)-maxInitPoints:]...)
 	}
