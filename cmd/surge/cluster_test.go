@@ -819,3 +819,34 @@ func TestClusterScriptErrorBeforeWorkers(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want %d and one line with the script position", code, stderr.String(), ExitScript)
 	}
 }
+
+// TestClusterInterruptedTeardown: Ctrl-C on the master stops the workers,
+// and teardown(data) still runs once on the master, after their load.
+func TestClusterInterruptedTeardown(t *testing.T) {
+	srv := newLifecycleServer(t)
+	src := fmt.Sprintf(`import http from 'k6/http';
+import { sleep } from 'k6';
+const base = %q;
+export const options = { vus: 2, duration: '60s' };
+export function setup() { http.get(base + '/setup'); return { token: 'abc', n: 42 }; }
+export default function (data) { http.get(base + '/work?n=' + data.n, { headers: { 'X-Token': data.token } }); sleep(0.05); }
+export function teardown(data) { http.post(base + '/teardown', JSON.stringify(data)); }
+`, srv.URL)
+	m, ws, _ := startCluster(t, 2, writeTestScript(t, "test.js", src))
+	m.waitLine(t, `started 2 workers`, 30*time.Second)
+	time.Sleep(time.Second)
+	m.cmd.Process.Signal(os.Interrupt)
+	if code := m.wait(t, 15*time.Second); code != ExitInterruptedRun {
+		t.Errorf("master exit code %d, want %d", code, ExitInterruptedRun)
+	}
+	for _, w := range ws {
+		w.wait(t, 5*time.Second)
+	}
+	work := srv.work.Load()
+	if n, good, at := srv.teardowns.Load(), srv.goodTeardowns.Load(), srv.workAtTeardown.Load(); n != 1 || good != 1 || at != work || work == 0 {
+		t.Errorf("teardown ran %d times (%d with setup()'s data), after %d of %d requests; want once, with the data, after the load", n, good, at, work)
+	}
+	if s, good := srv.setups.Load(), srv.good.Load(); s != 1 || good != work {
+		t.Errorf("setup ran %d times; %d of %d requests carried its data", s, good, work)
+	}
+}
