@@ -18,6 +18,15 @@
 // telescope to exactly X, for any number of workers, and segments nest, so
 // a lost worker's segment can be split again among the survivors.
 //
+// A script's setup() runs once, on the master, when the expected workers
+// are ready (MasterConfig.Setup; the master keeps its heartbeats going
+// while it runs); its result travels as JSON with every assignment, and
+// each worker hands it to its test (WorkerConfig.SetupData) instead of
+// running setup() itself. The bundle's digest covers the test, not this
+// data. teardown(data) runs once on the master after the workers finished
+// or were stopped (MasterConfig.Teardown); a setup() that fails ends the
+// run before the start and the workers are told to exit.
+//
 // Workers run engine.Run on a registry with deltas enabled and send, every
 // second, what each tick folded: counts, sums and whole HDR histograms in a
 // compact sparse binary form, never percentiles. The master sums the deltas
