@@ -4,7 +4,8 @@
 #   ./test.sh            # install, start services, go vet, go test -race ./...
 #   SKIP_INSTALL=1 ./test.sh   # skip apt-get when the packages are present
 #
-# It installs Debian packages (PostgreSQL, Chromium, iproute2, gcc), starts a
+# It installs Debian packages (PostgreSQL, Chromium, iproute2, gcc, and
+# Prometheus, which a remote-write test runs as its receiver), starts a
 # private PostgreSQL with pg_stat_statements preloaded, exports its DSN as
 # SURGE_TEST_PG_DSN, and runs go vet and go test. Tests that need a service
 # fail (not skip) when CI=true and the service is missing.
@@ -17,6 +18,7 @@ command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql postgresql-contrib)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 command -v gcc >/dev/null 2>&1 || need_pkgs+=(gcc)
+command -v prometheus >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v sudo >/dev/null 2>&1 || command -v runuser >/dev/null 2>&1 || need_pkgs+=(util-linux)
 if [ "${SKIP_INSTALL:-}" != 1 ] && [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_pkgs[*]}"

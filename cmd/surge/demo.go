@@ -32,7 +32,7 @@ func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	noSave := fs.Bool("no-save", false, "do not save the result")
 	reportPath := fs.String("report", "", "write the self-contained HTML report to this file")
 	var outs listFlag
-	fs.Var(&outs, "out", "stream results: json=FILE or csv=PREFIX (repeatable)")
+	fs.Var(&outs, "out", "stream results: json=FILE, csv=PREFIX, prometheus=ADDR, prometheus-rw=URL, otlp=URL, influxdb=URL (repeatable; docs/outputs.md)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}

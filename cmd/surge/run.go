@@ -122,7 +122,7 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.DurationVar(&f.gracefulStop, "graceful-stop", 30*time.Second, "time running iterations get to finish at the end")
 	fs.Var(&f.thresholds, "threshold", "pass/fail criterion 'METRIC: EXPR', e.g. 'http_req_duration: p(95)<500' (repeatable)")
 	fs.StringVar(&f.summaryExport, "summary-export", "", "write the end summary as k6-compatible JSON to this file")
-	fs.Var(&f.outs, "out", "stream results: json=FILE (NDJSON per second) or csv=PREFIX (Locust CSV) (repeatable)")
+	fs.Var(&f.outs, "out", "stream results: json=FILE (NDJSON per second), csv=PREFIX (Locust CSV), prometheus=ADDR (serve /metrics), prometheus-rw=URL (remote write), otlp=URL (OTLP/HTTP), influxdb=URL (line protocol) (repeatable; docs/outputs.md)")
 	fs.StringVar(&f.trendStats, "summary-trend-stats", "", "trend statistics in the summary, e.g. avg,med,p(95),p(99.9) (default avg,min,med,max,p(90),p(95),p(99))")
 	fs.DurationVar(&f.warmup, "warmup", 0, "keep the first part of the test out of the results, e.g. 10s")
 	fs.Var(&f.tags, "tag", "NAME=VALUE tag on every sample (repeatable)")

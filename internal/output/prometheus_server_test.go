@@ -14,17 +14,15 @@ import (
 	"time"
 
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/testenv"
 )
 
 // startPrometheus runs a Prometheus server (Debian's prometheus package)
 // with its remote-write receiver on a free loopback port, or skips the
-// test when there is none on PATH.
+// test when there is none on PATH (fails under CI=true: test.sh installs it).
 func startPrometheus(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("no prometheus on PATH (apt-get install prometheus)")
-	}
+	bin := testenv.Command(t, "prometheus", "prometheus")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

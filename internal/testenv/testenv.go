@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -75,6 +76,17 @@ func ArtifactDir(t testing.TB) string {
 		return d
 	}
 	return t.TempDir()
+}
+
+// Command returns the path of a program the tests need (test.sh installs
+// it), or skips (fails under CI) without it.
+func Command(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, fmt.Sprintf("no %s on PATH (apt-get install %s; test.sh does)", name, pkg))
+	}
+	return p
 }
 
 func missing(t testing.TB, why string) {
