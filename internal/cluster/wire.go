@@ -10,7 +10,7 @@ import (
 
 // Protocol is the version of the messages below; master and worker must
 // agree on it and on the surge version.
-const Protocol = 1
+const Protocol = 2 // 2: setup() runs on the master (Assign.SetupData)
 
 // Timing of the liveness checks. Both sides send at least every Heartbeat.
 const (
