@@ -319,6 +319,9 @@ func TestValidate(t *testing.T) {
 		{"too big", func(o *Options) { o.Files = append(o.Files, File{Path: "big", Data: make([]byte, MaxScriptBytes)}) }, "more than a ConfigMap's"},
 		{"cpu", func(o *Options) { o.CPU = "two" }, `cpu "two": not a quantity`},
 		{"memory", func(o *Options) { o.Memory = "1 GB" }, `memory "1 GB"`},
+		{"env without =", func(o *Options) { o.Env = []string{"BASE_URL"} }, `env "BASE_URL": want NAME=VALUE`},
+		{"env name", func(o *Options) { o.Env = []string{"1X=y"} }, `env "1X"`},
+		{"env token", func(o *Options) { o.Env = []string{"SURGE_TOKEN=x"} }, "env SURGE_TOKEN: set by the manifests"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -329,6 +332,20 @@ func TestValidate(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestEnvReachesBothSides(t *testing.T) {
+	o := testOptions()
+	o.Env = []string{"BASE_URL=http://api.perf.svc:8080/", "EMPTY=", "EQ=a=b"}
+	m := roundTrip(t, o)
+	for _, j := range []*batchv1.Job{m.Master, m.Workers} {
+		c := j.Spec.Template.Spec.Containers[0]
+		for name, want := range map[string]string{"BASE_URL": "http://api.perf.svc:8080/", "EMPTY": "", "EQ": "a=b"} {
+			if e := env(c, name); e == nil || e.Value != want || e.ValueFrom != nil {
+				t.Errorf("%s: %s = %+v, want %q", j.Name, name, e, want)
+			}
+		}
 	}
 }
 

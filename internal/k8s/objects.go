@@ -188,9 +188,10 @@ func masterJob(o *Options, keys []string) *batchv1.Job {
 // the master redistributes the lost share.
 func workersJob(o *Options) *batchv1.Job {
 	c := container(o, "worker", WorkerArgs(o))
-	c.Env = append(c.Env, corev1.EnvVar{Name: IndexEnv, ValueFrom: &corev1.EnvVarSource{
+	index := corev1.EnvVar{Name: IndexEnv, ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + IndexAnnotation + "']"},
-	}})
+	}}
+	c.Env = append(c.Env[:1], append([]corev1.EnvVar{index}, c.Env[1:]...)...)
 	n := int32(o.Workers)
 	mode := batchv1.IndexedCompletion
 	return job(o, o.WorkersName(), "worker", podSpec(c), batchv1.JobSpec{
@@ -213,9 +214,9 @@ func job(o *Options, name, component string, spec corev1.PodSpec, js batchv1.Job
 	}
 }
 
-// container is surge with the token from the Secret, a scratch /tmp (the
-// worker writes the bundle there; the image may have no /tmp) and the
-// requests asked for.
+// container is surge with the token from the Secret, the user's
+// variables, a scratch /tmp (the worker writes the bundle there; the
+// image may have no /tmp) and the requests asked for.
 func container(o *Options, name string, args []string) corev1.Container {
 	c := corev1.Container{
 		Name: name, Image: o.Image, Command: []string{"surge"}, Args: args,
@@ -225,6 +226,10 @@ func container(o *Options, name string, args []string) corev1.Container {
 			},
 		}}},
 		VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+	}
+	for _, kv := range o.Env {
+		name, value, _ := strings.Cut(kv, "=")
+		c.Env = append(c.Env, corev1.EnvVar{Name: name, Value: value})
 	}
 	req := corev1.ResourceList{}
 	if o.CPU != "" {

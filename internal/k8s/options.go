@@ -67,6 +67,9 @@ type Options struct {
 	// RunArgs are flags for surge master (run flags and master flags).
 	RunArgs     []string
 	CPU, Memory string // resource requests of every pod, "" for none
+	// Env holds NAME=VALUE variables for every pod: a script's __ENV is
+	// the environment of the process that loads it.
+	Env []string
 	// TTL is how long Kubernetes keeps the finished Jobs (and so the
 	// master's log); 0 keeps them until deleted.
 	TTL time.Duration
@@ -127,6 +130,9 @@ func (o *Options) Validate() error {
 	if err := o.validateFiles(); err != nil {
 		return err
 	}
+	if err := validEnv(o.Env); err != nil {
+		return err
+	}
 	return validQuantities(o.CPU, o.Memory)
 }
 
@@ -152,6 +158,22 @@ func (o *Options) validateFiles() error {
 		return fmt.Errorf("script %q is not among the files", o.Script)
 	case total > MaxScriptBytes:
 		return fmt.Errorf("the script's directory holds %d bytes, more than a ConfigMap's %d: put the script and its files in a directory of their own", total, MaxScriptBytes)
+	}
+	return nil
+}
+
+func validEnv(env []string) error {
+	for _, kv := range env {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("env %q: want NAME=VALUE", kv)
+		}
+		if errs := validation.IsEnvVarName(name); len(errs) > 0 {
+			return fmt.Errorf("env %q: %s", name, errs[0])
+		}
+		if name == TokenEnv || name == IndexEnv {
+			return fmt.Errorf("env %s: set by the manifests themselves", name)
+		}
 	}
 	return nil
 }
