@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -76,5 +81,61 @@ func TestRunReportsSQLDuringTheTest(t *testing.T) {
 	code, _, stderr = runCLI(t, ctx, "run", "--url", srv.URL, "-i", "1", "--pg", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2")
 	if code != ExitUsage || !strings.Contains(stderr, "--pg:") {
 		t.Errorf("bad DSN: exit %d stderr %q", code, stderr)
+	}
+}
+
+// TestDashboardShowsEachStageProfileLive: with --profile-url and
+// --dashboard, a stage's flame graph reaches the dashboard when the stage
+// ends, while the run goes on.
+func TestDashboardShowsEachStageProfileLive(t *testing.T) {
+	srv := httptest.NewServer(demo.New(demo.Options{}).Handler())
+	defer srv.Close()
+	addr := dashFreeAddr(t)
+	r := dashStart(t, addr, "--url", srv.URL+"/api/flaky", "--stage", "1s:2", "--stage", "3s:4",
+		"--profile-url", srv.URL+"/debug/pprof", "--profile-dir", t.TempDir())
+	var state struct {
+		Attachments []struct {
+			ID    int    `json:"id"`
+			Title string `json:"title"`
+			HTML  bool   `json:"html"`
+		} `json:"attachments"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("no stage profile on the dashboard during the run; last state %+v", state)
+		}
+		select {
+		case <-r.done:
+			t.Fatalf("the run ended (exit %d) before the dashboard showed a stage profile; last state %+v\n%s", r.code, state, r.err)
+		default:
+		}
+		resp, err := http.Get("http://" + addr + "/api/state")
+		if err == nil {
+			state.Attachments = nil
+			_ = json.NewDecoder(resp.Body).Decode(&state)
+			resp.Body.Close()
+		}
+		if len(state.Attachments) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a := state.Attachments[0]
+	if a.Title != "PROFILE OF STAGE 1" || !a.HTML {
+		t.Fatalf("first live attachment %+v, want PROFILE OF STAGE 1 with a flame graph", a)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://%s/api/attachments/%d", addr, a.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "live-stage-1") {
+		t.Errorf("stage page lacks its flame graph:\n%.300s", body)
+	}
+	<-r.done
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.err)
 	}
 }

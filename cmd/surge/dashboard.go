@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -15,7 +16,8 @@ import (
 
 func init() { startDashboard = serveDashboard }
 
-// keepEnv keeps the dashboard up after the run (until a flag exists).
+// keepEnv keeps the dashboard up after the run when --dashboard-keep is
+// not given.
 const keepEnv = "SURGE_DASHBOARD_KEEP"
 
 // serveDashboard starts the live dashboard of surge run --dashboard and
@@ -25,7 +27,7 @@ const keepEnv = "SURGE_DASHBOARD_KEEP"
 // Locust's web UI does, and finish returns only when it closes: after
 // the duration given, or at Ctrl-C (ctx).
 func serveDashboard(ctx context.Context, o dashboardOptions) (func(time.Time), func(*report.Summary), error) {
-	keep, err := parseKeep(os.Getenv(keepEnv))
+	keep, err := parseKeep(cmp.Or(o.Keep, os.Getenv(keepEnv)))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -35,6 +37,9 @@ func serveDashboard(ctx context.Context, o dashboardOptions) (func(time.Time), f
 		return nil, nil, err
 	}
 	fmt.Fprintf(o.Stderr, "  dashboard: %s\n", srv.URL())
+	if o.Attach != nil {
+		o.Attach.OnStage = srv.Attach
+	}
 	stop := context.AfterFunc(ctx, func() { srv.Close() })
 	finish := func(sum *report.Summary) {
 		if keep == 0 || sum == nil || ctx.Err() != nil { // a failed run, or Ctrl-C already closed it
@@ -71,7 +76,7 @@ func parseKeep(v string) (time.Duration, error) {
 		}
 		return 0, nil
 	}
-	return 0, fmt.Errorf("%s=%q: want a duration such as 10m, or true (until Ctrl-C) or false", keepEnv, v)
+	return 0, fmt.Errorf("--dashboard-keep (or %s) %q: want a duration such as 10m, or true (until Ctrl-C) or false", keepEnv, v)
 }
 
 // dashboardReport renders the HTML report of the finished run for the

@@ -360,7 +360,7 @@ func TestDashboardParseKeep(t *testing.T) {
 		{"true", dashboard.KeepUntilClosed, ""},
 		{"1", dashboard.KeepUntilClosed, ""},
 		{"-5s", 0, "want a duration such as 10m"},
-		{"forever", 0, `SURGE_DASHBOARD_KEEP="forever": want a duration`},
+		{"forever", 0, `--dashboard-keep (or SURGE_DASHBOARD_KEEP) "forever": want a duration`},
 	} {
 		got, err := parseKeep(tc.in)
 		if tc.err != "" {
@@ -376,22 +376,28 @@ func TestDashboardParseKeep(t *testing.T) {
 }
 
 func TestDashboardKeepRefusesABadValue(t *testing.T) {
-	t.Setenv("SURGE_DASHBOARD_KEEP", "forever")
 	srv := dashTarget(t)
-	code, _, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-d", "5s", "--no-save", "--dashboard="+dashFreeAddr(t))
-	if code != ExitUsage || !strings.Contains(stderr, `--dashboard: SURGE_DASHBOARD_KEEP="forever": want a duration`) || strings.Count(stderr, "\n") != 1 {
-		t.Fatalf("exit %d, stderr %q; want exit %d and one line", code, stderr, ExitUsage)
+	for _, how := range []string{"flag", "env"} {
+		args := []string{"run", "--url", srv.URL, "-d", "5s", "--no-save", "--dashboard=" + dashFreeAddr(t)}
+		if how == "flag" {
+			args = append(args, "--dashboard-keep", "forever")
+		} else {
+			t.Setenv("SURGE_DASHBOARD_KEEP", "forever")
+		}
+		code, _, stderr := runCLI(t, context.Background(), args...)
+		if code != ExitUsage || !strings.Contains(stderr, `--dashboard: --dashboard-keep (or SURGE_DASHBOARD_KEEP) "forever": want a duration`) || strings.Count(stderr, "\n") != 1 {
+			t.Fatalf("%s: exit %d, stderr %q; want exit %d and one line", how, code, stderr, ExitUsage)
+		}
 	}
 }
 
-// TestDashboardKeepsServingAfterTheRun: with SURGE_DASHBOARD_KEEP the
+// TestDashboardKeepsServingAfterTheRun: with --dashboard-keep the
 // dashboard of a finished run still shows its results and serves the
 // downloads, refuses steering, and closes at Ctrl-C.
 func TestDashboardKeepsServingAfterTheRun(t *testing.T) {
-	t.Setenv("SURGE_DASHBOARD_KEEP", "true")
 	srv := dashTarget(t)
 	addr := dashFreeAddr(t)
-	r := dashStart(t, addr, "--url", srv.URL, "--name", "GET /ok", "-d", "1s")
+	r := dashStart(t, addr, "--url", srv.URL, "--name", "GET /ok", "-d", "1s", "--dashboard-keep", "true")
 	base := "http://" + addr
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)

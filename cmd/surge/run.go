@@ -48,6 +48,8 @@ type dashboardOptions struct {
 	Control     *engine.Control
 	Config      map[string]string // how the test was run
 	Stderr      io.Writer
+	Keep        string         // --dashboard-keep (else SURGE_DASHBOARD_KEEP)
+	Attach      *runner.Attach // profiles and SQL: the dashboard shows each stage's profile as it ends
 }
 
 // addrFlag is --dashboard[=ADDR]: alone it means the default address.
@@ -87,6 +89,7 @@ type runFlags struct {
 	includeTags, excludeTags          listFlag
 	dashboard                         addrFlag
 	dashboardToken                    string
+	dashboardKeep                     string
 	save                              string
 	noSave                            bool
 	script                            string
@@ -143,6 +146,7 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	f.dashboard.def = "127.0.0.1:5665"
 	fs.Var(&f.dashboard, "dashboard", "serve the live web dashboard during the run: --dashboard (127.0.0.1:5665) or --dashboard=ADDR")
 	fs.StringVar(&f.dashboardToken, "dashboard-token", "", "token the dashboard requires (needed to bind beyond localhost)")
+	fs.StringVar(&f.dashboardKeep, "dashboard-keep", "", "keep the dashboard up after the run: a duration (10m), or true (until Ctrl-C)")
 	fs.StringVar(&f.save, "save", ".surge/runs", "save the result (summary, histograms, series) to this directory, or to this file if it ends in .json.gz")
 	fs.BoolVar(&f.noSave, "no-save", false, "do not save the result")
 	fs.IntVar(&f.profilePID, "profile-pid", 0, "record CPU profiles of this process during the test, one per stage")
@@ -219,6 +223,12 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	if cfg.Registry == nil {
 		cfg.Registry = metrics.NewRegistry()
 	}
+	if f.profilePID != 0 || f.profileURL != "" || f.pg != "" {
+		cfg.Attach = &runner.Attach{ProfilePID: f.profilePID, ProfileURL: f.profileURL, ProfileDir: f.profileDir, PGDSN: f.pg, PGExplain: f.pgExplain}
+		cfg.Attach.Cuts, cfg.Attach.Targets = stageCuts(cfg.Scenarios)
+	} else if f.pgExplain {
+		return usageErrorf("--pg-explain needs --pg DSN")
+	}
 	var dashFinish func(*report.Summary)
 	if f.dashboard.addr != "" {
 		if startDashboard == nil {
@@ -226,7 +236,7 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 		}
 		cfg.Control = engine.NewControl()
 		onTick, finish, err := startDashboard(ctx, dashboardOptions{Addr: f.dashboard.addr, Token: f.dashboardToken,
-			Registry: cfg.Registry, Control: cfg.Control, Config: flagConfig(f), Stderr: stderr})
+			Registry: cfg.Registry, Control: cfg.Control, Config: flagConfig(f), Stderr: stderr, Keep: f.dashboardKeep, Attach: cfg.Attach})
 		if err != nil {
 			return withCode(ExitUsage, fmt.Errorf("--dashboard: %w", err))
 		}
@@ -239,12 +249,6 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 			onTick(now)
 		}
 	}
-	if f.profilePID != 0 || f.profileURL != "" || f.pg != "" {
-		cfg.Attach = &runner.Attach{ProfilePID: f.profilePID, ProfileURL: f.profileURL, ProfileDir: f.profileDir, PGDSN: f.pg, PGExplain: f.pgExplain}
-		cfg.Attach.Cuts, cfg.Attach.Targets = stageCuts(cfg.Scenarios)
-	} else if f.pgExplain {
-		return usageErrorf("--pg-explain needs --pg DSN")
-	}
 	sum, res, err := runner.Run(ctx, cfg)
 	if err != nil && dashFinish != nil {
 		dashFinish(nil) // finish accepts nil: close the dashboard of a run that failed
@@ -256,17 +260,20 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	if err != nil {
 		return err
 	}
-	if dashFinish != nil {
-		dashFinish(sum)
-	}
 	saveResult("run", f, sum, cfg.Registry, stdout, stderr)
+	var reportErr error
 	if f.report != "" {
 		if writeHTMLReport == nil {
-			return fmt.Errorf("--report: this build has no HTML report")
+			reportErr = fmt.Errorf("--report: this build has no HTML report")
+		} else if err := writeHTMLReport(f.report, sum, cfg.Registry, f); err != nil {
+			reportErr = fmt.Errorf("writing report: %w", err)
 		}
-		if err := writeHTMLReport(f.report, sum, cfg.Registry, f); err != nil {
-			return fmt.Errorf("writing report: %w", err)
-		}
+	}
+	if dashFinish != nil { // after the result and report are on disk: a kept dashboard returns only when closed
+		dashFinish(sum)
+	}
+	if reportErr != nil {
+		return reportErr
 	}
 	switch {
 	case res.Failed():

@@ -650,3 +650,13 @@ func (s *Script) tick(el time.Duration) (engine.ShapeTick, error) {
 	s.allowed.Store(&allowed)
 	return t, nil
 }
+
+// UserClass names the user type this VU plays since its Start, for the
+// dashboard's user mix (engine.Classed).
+func (u *userVU) UserClass() engine.UserClass {
+	d := &u.s.users[u.kind]
+	if d.fixedCount > 0 { // a fixed count is not dealt by weight
+		return engine.UserClass{Name: d.name, FixedCount: d.fixedCount}
+	}
+	return engine.UserClass{Name: d.name, Weight: d.weight}
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/pprof/profile"
 )
@@ -27,6 +28,7 @@ type StageProfile struct {
 type Stages struct {
 	ss     *Session
 	target Target
+	mu     sync.Mutex // End may run on several goroutines
 	list   []StageProfile
 }
 
@@ -40,14 +42,18 @@ func StartStages(ctx context.Context, t Target, o Options) (*Stages, error) {
 }
 
 // End closes the current stage: what was recorded since the previous End
-// (or the start) becomes the profile of the stage called name.
-func (st *Stages) End(name string, load float64) error {
+// (or the start) becomes the profile of the stage called name, which it
+// returns (a live view shows it while the test goes on).
+func (st *Stages) End(name string, load float64) (StageProfile, error) {
 	p, err := st.ss.Cut()
 	if err != nil {
-		return fmt.Errorf("profiling stage %q: %w", name, err)
+		return StageProfile{}, fmt.Errorf("profiling stage %q: %w", name, err)
 	}
-	st.list = append(st.list, StageProfile{Name: name, Load: load, Profile: p})
-	return nil
+	sp := StageProfile{Name: name, Load: load, Profile: p}
+	st.mu.Lock()
+	st.list = append(st.list, sp)
+	st.mu.Unlock()
+	return sp, nil
 }
 
 // StageResult is what a staged recording produced.
@@ -60,7 +66,9 @@ type StageResult struct {
 // End for the last stage first). For a URL target it also fetches the heap
 // profile; failing to do so is not an error for the stages already taken.
 func (st *Stages) Finish(ctx context.Context) (StageResult, error) {
+	st.mu.Lock()
 	res := StageResult{Stages: st.list}
+	st.mu.Unlock()
 	if _, err := st.ss.Stop(); err != nil && len(st.list) == 0 {
 		return res, err
 	}

@@ -23,7 +23,7 @@ func TestStagesOfAProcess(t *testing.T) {
 		load float64
 	}{{"warm-up: 10 users", 10}, {"100 users", 100}} {
 		time.Sleep(400 * time.Millisecond)
-		if err := st.End(stage.name, stage.load); err != nil {
+		if _, err := st.End(stage.name, stage.load); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -74,7 +74,7 @@ func TestStagesOfAGoServiceFetchHeap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.End("only", 1); err != nil {
+	if _, err := st.End("only", 1); err != nil {
 		t.Fatal(err)
 	}
 	res, err := st.Finish(context.Background())

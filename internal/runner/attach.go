@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -30,6 +31,11 @@ type Attach struct {
 
 	PGDSN     string // snapshot pg_stat_statements before and after
 	PGExplain bool   // EXPLAIN ANALYZE the slowest read-only statement
+
+	// OnStage, when set, gets each stage's CPU flame graph as soon as the
+	// stage ends (the live dashboard shows it); it runs on a goroutine of
+	// its own. The summary's attachments come at the end as before.
+	OnStage func(report.Attachment)
 }
 
 func (a *Attach) active() bool {
@@ -76,11 +82,34 @@ func (at *attachment) endStage(i int) {
 	if i < len(at.a.Targets) {
 		load = at.a.Targets[i]
 	}
-	if err := at.stages.End(fmt.Sprintf("stage %d", i+1), load); err != nil {
+	sp, err := at.stages.End(fmt.Sprintf("stage %d", i+1), load)
+	if err == nil && at.a.OnStage != nil {
+		at.a.OnStage(stageAttachment(sp, i))
+	}
+	if err != nil {
 		at.mu.Lock()
 		at.endErr = errors.Join(at.endErr, err)
 		at.mu.Unlock()
 	}
+}
+
+// stageAttachment is stage i's flame graph, for OnStage.
+func stageAttachment(sp profile.StageProfile, i int) report.Attachment {
+	samples := 0
+	if sp.Profile != nil {
+		samples = len(sp.Profile.Sample)
+	}
+	text := fmt.Sprintf("stage %d (%s users): %d distinct stacks sampled\n", i+1, strconv.FormatFloat(sp.Load, 'f', -1, 64), samples)
+	a := report.Attachment{Title: fmt.Sprintf("PROFILE OF STAGE %d", i+1), Text: text}
+	if samples == 0 {
+		return a
+	}
+	var html bytes.Buffer
+	fmt.Fprintf(&html, "<p>%s</p>\n", template.HTMLEscapeString(text))
+	if err := profile.WriteFlameGraphFragment(&html, sp.Profile, fmt.Sprintf("live-stage-%d", i+1)); err == nil {
+		a.HTML = template.HTML(html.String())
+	}
+	return a
 }
 
 // tick ends a stage's profile when the run passes a stage boundary.
