@@ -256,7 +256,7 @@ func masterDashboard(ctx context.Context, f *runFlags, reg *metrics.Registry, st
 		return nil, nil, usageErrorf("--dashboard: this build has no dashboard")
 	}
 	onTick, finish, err := startDashboard(ctx, dashboardOptions{Addr: f.dashboard.addr, Token: f.dashboardToken,
-		Registry: reg, Config: flagConfig(f), Stderr: stderr})
+		Registry: reg, Config: flagConfig(f), Stderr: stderr, Keep: f.dashboardKeep})
 	if err != nil {
 		return nil, nil, withCode(ExitUsage, fmt.Errorf("--dashboard: %w", err))
 	}
