@@ -26,6 +26,7 @@ type k8sFlags struct {
 	cpu, memory, tokenSecret, out string
 	ttl                           time.Duration
 	env                           listFlag
+	resultsPVC                    string
 }
 
 func (k *k8sFlags) define(fs *flag.FlagSet) {
@@ -38,6 +39,7 @@ func (k *k8sFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&k.tokenSecret, "token-secret", "", "use this existing Secret's \"token\" key instead of generating a Secret")
 	fs.DurationVar(&k.ttl, "ttl", k8s.DefaultTTL, "keep the finished Jobs (and the master's log) this long; 0 keeps them")
 	fs.Var(&k.env, "env", "NAME=VALUE variable for every pod, e.g. for a script's __ENV (repeatable)")
+	fs.StringVar(&k.resultsPVC, "results-pvc", "", "mount this PersistentVolumeClaim as the master's working directory, to keep the files it writes")
 	fs.StringVar(&k.out, "o", "", "write the manifests to this file instead of stdout")
 }
 
@@ -148,6 +150,7 @@ func (f *k8sFlags) options(script string, runArgs []string) (k8s.Options, error)
 		Name: f.name, Namespace: f.namespace, Image: f.image, Workers: f.workers,
 		Script: filepath.Base(abs), TokenSecret: f.tokenSecret, RunArgs: runArgs,
 		CPU: f.cpu, Memory: f.memory, TTL: f.ttl, Env: f.env,
+		ResultsClaim: f.resultsPVC,
 	}
 	if o.Name == "" {
 		o.Name = k8s.SanitizeName(o.Script)

@@ -202,7 +202,7 @@ export default function () { http.get(__ENV.TARGET + path + query); }
 		"--listen=:6565":           "--listen=127.0.0.1:" + port,
 		k8s.ScriptDir + "/test.js": filepath.Join(pod, k8s.ScriptDir, "test.js"),
 	})
-	master.Dir = filepath.Join(pod, "work")
+	master.Dir = filepath.Join(pod, k8s.WorkDir)
 	os.MkdirAll(master.Dir, 0o755)
 	var mout bytes.Buffer
 	master.Stdout, master.Stderr = &mout, &mout

@@ -319,6 +319,7 @@ func TestValidate(t *testing.T) {
 		{"too big", func(o *Options) { o.Files = append(o.Files, File{Path: "big", Data: make([]byte, MaxScriptBytes)}) }, "more than a ConfigMap's"},
 		{"cpu", func(o *Options) { o.CPU = "two" }, `cpu "two": not a quantity`},
 		{"memory", func(o *Options) { o.Memory = "1 GB" }, `memory "1 GB"`},
+		{"results claim", func(o *Options) { o.ResultsClaim = "Results!" }, `results claim "Results!"`},
 		{"env without =", func(o *Options) { o.Env = []string{"BASE_URL"} }, `env "BASE_URL": want NAME=VALUE`},
 		{"env name", func(o *Options) { o.Env = []string{"1X=y"} }, `env "1X"`},
 		{"env token", func(o *Options) { o.Env = []string{"SURGE_TOKEN=x"} }, "env SURGE_TOKEN: set by the manifests"},
@@ -344,6 +345,31 @@ func TestEnvReachesBothSides(t *testing.T) {
 		for name, want := range map[string]string{"BASE_URL": "http://api.perf.svc:8080/", "EMPTY": "", "EQ": "a=b"} {
 			if e := env(c, name); e == nil || e.Value != want || e.ValueFrom != nil {
 				t.Errorf("%s: %s = %+v, want %q", j.Name, name, e, want)
+			}
+		}
+	}
+}
+
+func TestMasterWorkDir(t *testing.T) {
+	for _, claim := range []string{"", "surge-results"} {
+		o := testOptions()
+		o.ResultsClaim = claim
+		spec := roundTrip(t, o).Master.Spec.Template.Spec
+		c := spec.Containers[0]
+		var mounted bool
+		for _, vm := range c.VolumeMounts {
+			mounted = mounted || vm.Name == "work" && vm.MountPath == WorkDir
+		}
+		if !mounted || c.WorkingDir != WorkDir {
+			t.Errorf("claim %q: workingDir %q, mounts %+v", claim, c.WorkingDir, c.VolumeMounts)
+		}
+		for _, v := range spec.Volumes {
+			if v.Name != "work" {
+				continue
+			}
+			switch {
+			case claim == "" && v.EmptyDir == nil, claim != "" && (v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != claim):
+				t.Errorf("claim %q: work volume %+v", claim, v.VolumeSource)
 			}
 		}
 	}

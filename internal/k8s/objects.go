@@ -164,23 +164,32 @@ func WorkerArgs(o *Options) []string {
 func masterJob(o *Options, keys []string) *batchv1.Job {
 	c := container(o, "master", MasterArgs(o))
 	c.Ports = []corev1.ContainerPort{{Name: "grpc", ContainerPort: Port, Protocol: corev1.ProtocolTCP}}
-	c.WorkingDir = "/work"
+	c.WorkingDir = WorkDir
 	for i, f := range o.Files {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{
 			Name: "script", MountPath: path.Join(ScriptDir, f.Path), SubPath: keys[i], ReadOnly: true,
 		})
 	}
-	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "work", MountPath: "/work"})
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "work", MountPath: WorkDir})
 	spec := podSpec(c)
 	spec.Volumes = append(spec.Volumes,
 		corev1.Volume{Name: "script", VolumeSource: corev1.VolumeSource{
 			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: o.configMapName()}},
 		}},
-		corev1.Volume{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		corev1.Volume{Name: "work", VolumeSource: workVolume(o)},
 	)
 	return job(o, o.MasterName(), "master", spec, batchv1.JobSpec{
 		Parallelism: ptr(int32(1)), Completions: ptr(int32(1)), BackoffLimit: ptr(int32(0)),
 	})
+}
+
+// workVolume is the master's working directory: scratch space, or the
+// claim that keeps the results.
+func workVolume(o *Options) corev1.VolumeSource {
+	if o.ResultsClaim != "" {
+		return corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.ResultsClaim}}
+	}
+	return corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 }
 
 // workersJob runs N workers as an Indexed Job. A failed worker fails its

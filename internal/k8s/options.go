@@ -32,6 +32,7 @@ const (
 const (
 	Port            = 6565                                       // the master's port, as surge master's default
 	ScriptDir       = "/scripts"                                 // where the master pod finds the script's files
+	WorkDir         = "/work"                                    // the master's working directory
 	TokenKey        = "token"                                    // the key of the token in the Secret
 	TokenEnv        = "SURGE_TOKEN"                              // the variable surge reads --token from
 	IndexEnv        = "SURGE_WORKER_INDEX"                       // a worker's completion index
@@ -70,6 +71,10 @@ type Options struct {
 	// Env holds NAME=VALUE variables for every pod: a script's __ENV is
 	// the environment of the process that loads it.
 	Env []string
+	// ResultsClaim, when set, names a PersistentVolumeClaim mounted as the
+	// master's working directory, so files it writes there (relative
+	// --summary-export, --report, --out json=, saved runs) outlive the pod.
+	ResultsClaim string
 	// TTL is how long Kubernetes keeps the finished Jobs (and so the
 	// master's log); 0 keeps them until deleted.
 	TTL time.Duration
@@ -125,6 +130,11 @@ func (o *Options) Validate() error {
 	if o.TokenSecret != "" {
 		if errs := validation.IsDNS1123Subdomain(o.TokenSecret); len(errs) > 0 {
 			return fmt.Errorf("token Secret %q: %s", o.TokenSecret, errs[0])
+		}
+	}
+	if o.ResultsClaim != "" {
+		if errs := validation.IsDNS1123Subdomain(o.ResultsClaim); len(errs) > 0 {
+			return fmt.Errorf("results claim %q: %s", o.ResultsClaim, errs[0])
 		}
 	}
 	if err := o.validateFiles(); err != nil {
