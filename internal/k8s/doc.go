@@ -1,5 +1,3 @@
-//go:build k8s
-
 // Package k8s turns a surge test into Kubernetes manifests for a
 // distributed run: one master pod and N worker pods, the same processes as
 // `surge master` and `surge worker` on machines of one's own.
