@@ -47,7 +47,7 @@ func TestK8sManifestsGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out != string(want) {
-		t.Errorf("output differs from %s (go test -tags k8s -run TestK8sManifestsGolden ./cmd/surge -update):\n%s", golden, out)
+		t.Errorf("output differs from %s (go test -run TestK8sManifestsGolden ./cmd/surge -update):\n%s", golden, out)
 	}
 }
 

@@ -11,6 +11,8 @@
 // and the workers as an Indexed Job. WriteYAML marshals them with
 // sigs.k8s.io/yaml, the encoder kubectl itself uses, so the output is what
 // the API server's types say and nothing hand-written can drift from them.
+// Decode reads such a stream back into the same types strictly (an
+// unknown field is an error), which is how the tests check the output.
 // Reading files, generating the token and flag parsing stay with the
 // caller (cmd/surge).
 //
