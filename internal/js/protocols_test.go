@@ -62,7 +62,7 @@ export default async function () {
   if (!JSON.stringify(r).startsWith('{"status":0,"message":{"message":"hi","index":0},"headers":{')) throw new Error("stringify: " + JSON.stringify(r));
   const bad = client.invoke("surge.echo.v1.Echo/Say", { message: "x", failCode: 5 });
   if (bad.status !== grpc.StatusNotFound || bad.error.code !== 5) throw new Error("fail: " + JSON.stringify(bad));
-  client.asyncInvoke("surge.echo.v1.Echo/Say", { message: "then" }).then((r) => check(r, { "then ran": (r) => r.message.message === "then" }));
+  const first = client.asyncInvoke("surge.echo.v1.Echo/Say", { message: "then" }).then((r) => check(r, { "then ran": (r) => r.message.message === "then" }));
   const a = await client.asyncInvoke("surge.echo.v1.Echo/Say", { message: "async" });
   if (a.message.message !== "async") throw new Error("async: " + JSON.stringify(a));
   const h = client.healthCheck();
@@ -72,7 +72,7 @@ export default async function () {
   s.on("data", (m) => got.push(m.index));
   s.on("end", () => {
     check(got, { "three replies in order": (g) => g.join(",") === "1,2,3" });
-    client.close();
+    first.then(() => client.close()); // not before the unawaited call is answered
   });
   s.write({ message: "r", repeat: 3 });
 }`
