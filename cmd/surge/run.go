@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -98,6 +99,7 @@ type runFlags struct {
 	pgExplain                         bool
 	insecure, keepBodies, h2c, noH2   bool
 	quiet, noSummary, noColor         bool
+	threads                           int
 	progressEvery                     time.Duration
 	config                            string
 }
@@ -139,6 +141,7 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "when stderr is not a terminal, print a status line this often (0: never)")
 	fs.BoolVar(&f.noSummary, "no-summary", false, "do not print the end summary")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colors (also NO_COLOR)")
+	fs.IntVar(&f.threads, "threads", 0, "OS threads that run the load (GOMAXPROCS), as wrk's -t; 0: one per CPU")
 	fs.StringVar(&f.report, "report", "", "write a self-contained HTML report of the run to this file")
 	fs.BoolVar(&f.noExceptionExit, "no-exception-exit", false, "exit 0 even when iterations ended in exceptions (k6's behavior)")
 	fs.Var(&f.includeTags, "include-tag", "run only tasks with this tag (Locust's --tags; repeatable)")
@@ -194,6 +197,12 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 // execute runs cfg with the output flags of f and maps the outcome to an
 // exit code.
 func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg runner.Config) error {
+	if f.threads < 0 {
+		return usageErrorf("--threads %d: want a number of threads, or 0 for one per CPU", f.threads)
+	}
+	if f.threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(f.threads))
+	}
 	ths, err := parseThresholds(f.thresholds)
 	if err != nil {
 		return err

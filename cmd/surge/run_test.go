@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -55,6 +56,7 @@ func TestRunBadInput(t *testing.T) {
 		{"nothing", []string{"run"}, "nothing to run"},
 		{"bad trend stat", []string{"run", "--url", srv.URL, "-d", "1s", "--summary-trend-stats", "avg,p95"}, `unknown statistic "p95"`},
 		{"unknown command", []string{"runn"}, `unknown command "runn"`},
+		{"negative threads", []string{"run", "--url", srv.URL, "-d", "1s", "--threads", "-1"}, "--threads -1: want a number of threads"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -424,5 +426,30 @@ func TestRunPrometheusOutput(t *testing.T) {
 	}
 	if page == "" || !strings.Contains(page, "# TYPE surge_http_req_duration histogram") {
 		t.Errorf("no metrics scraped during the run:\n%s", page)
+	}
+}
+
+// TestRunThreads: --threads N runs the load on N threads (GOMAXPROCS, as
+// wrk's -t), seen from the server in the same process, and gives the
+// process its threads back after the run.
+func TestRunThreads(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one CPU: --threads 1 changes nothing to see")
+	}
+	before := runtime.GOMAXPROCS(0)
+	var seen atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(int64(runtime.GOMAXPROCS(0)))
+	}))
+	defer srv.Close()
+	code, out, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-i", "3", "--threads", "1", "--no-save")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if got := seen.Load(); got != 1 {
+		t.Errorf("GOMAXPROCS during the run = %d, want 1", got)
+	}
+	if after := runtime.GOMAXPROCS(0); after != before {
+		t.Errorf("GOMAXPROCS after the run = %d, want %d back", after, before)
 	}
 }
