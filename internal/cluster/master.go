@@ -40,6 +40,12 @@ type MasterConfig struct {
 	// stopped (a script's teardown(data)), never when Setup failed; its
 	// error is the Outcome's TeardownErr.
 	Teardown func(ctx context.Context) error
+	// OnWorkers, when set, is called from the master's loop with a fresh
+	// view of every worker that connected (joining ones included): every
+	// second while the run goes, every heartbeat while the master waits
+	// for its workers, and once more at the end. It must not block: the
+	// merge waits for it.
+	OnWorkers func(now time.Time, ws []WorkerView)
 	// OnListen is called with the address the master listens on.
 	OnListen func(addr string)
 	Log      io.Writer // one line per cluster event
@@ -64,17 +70,24 @@ type Outcome struct {
 	TeardownErr error
 }
 
-// WorkerView is one worker as the summary shows it.
+// WorkerView is one worker as the summary and the live dashboard show it.
 type WorkerView struct {
-	Name, Addr    string
-	State         string // running, idle, done, lost
+	Name, Addr string
+	// State is joining (connected, building the test), ready (waiting
+	// for the start), running, idle (a spare standing by), done, lost
+	// (died or cut off during the run), left (before the start) or
+	// refused (its bundle digest differed).
+	State         string
 	Segments      []string
-	VUs           float64 // the most it ran at once
-	RPS           float64 // requests per second over the run
-	CPU           float64 // share of one CPU
-	Requests      int64   // merged from its deltas
-	Iterations    int64   // from its finished runs
-	LastHeartbeat time.Time
+	VUs           float64       // the most it ran at once
+	Users         float64       // the VUs it runs now
+	RPS           float64       // requests per second over the run
+	LastRPS       float64       // requests per second over its last second
+	CPU           float64       // share of one CPU
+	Requests      int64         // merged from its deltas
+	Iterations    int64         // from its finished runs
+	LastHeartbeat time.Time     // its last message
+	LostAt        time.Duration // since the start, when lost
 }
 
 // Loss is a worker that was lost during the run.
@@ -227,6 +240,7 @@ func (m *Master) setup(ctx context.Context) error {
 		case now := <-beat.C:
 			m.ping()
 			m.checkHeartbeats(now)
+			m.showWorkers(now)
 		}
 	}
 }
@@ -250,6 +264,7 @@ func (m *Master) wait(ctx context.Context) error {
 		case now := <-beat.C: // the first workers wait for the last ones
 			m.ping()
 			m.checkHeartbeats(now)
+			m.showWorkers(now)
 		case <-timeout.C:
 			return fmt.Errorf("only %d of %d workers were ready within %s; start more with: surge worker --master ADDR --token T", m.readyCount(), m.cfg.ExpectWorkers, m.cfg.WaitTimeout)
 		case <-ctx.Done():
@@ -300,7 +315,7 @@ func (m *Master) handle(e event) error {
 	case msg.Ready != nil:
 		return m.ready(w, msg.Ready)
 	case msg.Report != nil:
-		m.report(w, msg.Report)
+		m.report(w, msg.Report, w.lastSeen)
 	}
 	return nil
 }
@@ -324,6 +339,7 @@ func (m *Master) ready(w *wconn, r *Ready) error {
 		return fmt.Errorf("worker %s could not build the test: %s", w.name, r.Err)
 	}
 	if r.Digest != m.cfg.Bundle.Digest {
+		w.gone = "refused"
 		m.logf("refused worker %s: its bundle digest %.12s does not match %.12s", w.name, r.Digest, m.cfg.Bundle.Digest)
 		w.send(&ToWorker{Stop: &Stop{Exit: true, Refuse: true, Reason: fmt.Sprintf("the bundle it received has digest %.12s, the master's is %.12s", r.Digest, m.cfg.Bundle.Digest)}})
 		m.drop(w)
@@ -350,7 +366,7 @@ func (m *Master) drop(w *wconn) {
 	}
 }
 
-func (m *Master) report(w *wconn, r *Report) {
+func (m *Master) report(w *wconn, r *Report, now time.Time) {
 	w.cpu = r.CPU
 	var reqs int64
 	for _, rr := range r.Runs {
@@ -361,22 +377,28 @@ func (m *Master) report(w *wconn, r *Report) {
 		if err != nil {
 			m.logf("worker %s sent bad deltas: %v", w.name, err)
 		}
+		var runReqs int64
 		for i := range ws {
 			d := &ws[i].Delta
 			switch d.Metric {
 			case "http_reqs":
-				reqs += int64(d.Sum)
+				runReqs += int64(d.Sum)
 			case "iterations":
 				if a != nil {
 					a.done[tagValue(d.Tags, "scenario")] += int64(d.Sum)
 				}
 			}
 		}
+		reqs += runReqs
+		if len(ws) > 0 { // the run's engine ticked
+			w.rates.add(rr.ID, runReqs, now)
+		}
 		w.vus[rr.ID], w.vusMax[rr.ID] = rr.VUs, rr.VUsMax
 		if rr.Done != nil && a != nil && !a.finished {
 			a.finished, a.result = true, rr.Done
 			delete(w.vus, rr.ID)
 			delete(w.vusMax, rr.ID)
+			delete(w.rates, rr.ID)
 			if rr.Done.Err != "" {
 				m.logf("worker %s: run %d failed: %s", w.name, rr.ID, rr.Done.Err)
 			}

@@ -20,9 +20,12 @@ type wconn struct {
 	done       chan struct{} // closed by the loop to end the stream
 
 	ready     bool
-	closed    bool // the master ended its stream
-	lost      bool // it died or was cut off
+	closed    bool          // the master ended its stream
+	lost      bool          // it died or was cut off
+	lostAt    time.Duration // since the start
+	gone      string        // left before the start, or refused
 	lastSeen  time.Time
+	rates     runRates
 	cpu       float64
 	requests  int64
 	vus       map[int]float64 // per run: active VUs, created VUs
@@ -79,7 +82,7 @@ func (m *Master) connect(st grpc.ServerStream) error {
 		m.logf("refused a worker from %s: %s", addr, status.Convert(err).Message())
 		return err
 	}
-	w := &wconn{name: hello.Hello.Name, addr: addr, cpus: hello.Hello.CPUs, out: make(chan *ToWorker, 256), done: make(chan struct{}), vus: map[int]float64{}, vusMax: map[int]float64{}}
+	w := &wconn{name: hello.Hello.Name, addr: addr, cpus: hello.Hello.CPUs, out: make(chan *ToWorker, 256), done: make(chan struct{}), vus: map[int]float64{}, vusMax: map[int]float64{}, rates: runRates{}}
 	select {
 	case m.events <- event{w: w, joined: true}:
 	case <-m.quit:

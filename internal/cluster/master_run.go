@@ -114,6 +114,7 @@ func (m *Master) tick(now time.Time) {
 			m.stopAll(m.aborted)
 		}
 	}
+	m.showWorkers(now)
 	if m.cfg.OnTick != nil {
 		m.cfg.OnTick(m.reg, now)
 	}
@@ -136,6 +137,7 @@ func (m *Master) lose(w *wconn, why string) {
 	now := time.Now()
 	m.drop(w)
 	if !m.started || !w.ready {
+		w.gone = "left"
 		m.logf("worker %s left before the start: %s", w.name, why)
 		return
 	}
@@ -147,7 +149,7 @@ func (m *Master) lose(w *wconn, why string) {
 			segs = append(segs, a.segment())
 		}
 	}
-	w.lost = true
+	w.lost, w.lostAt = true, m.elapsed(now)
 	loss := Loss{Worker: w.name, At: m.elapsed(now), Segments: segs}
 	switch {
 	case len(open) == 0:
@@ -249,29 +251,6 @@ func (m *Master) finish(now time.Time) *Outcome {
 			out.Workers = append(out.Workers, m.view(w, now))
 		}
 	}
+	m.showWorkers(now)
 	return out
-}
-
-func (m *Master) view(w *wconn, now time.Time) WorkerView {
-	v := WorkerView{Name: w.name, Addr: w.addr, VUs: w.peakVUs, CPU: w.cpu, Requests: w.requests, LastHeartbeat: w.lastSeen}
-	if el := m.elapsed(now).Seconds(); el > 0 {
-		v.RPS = float64(w.requests) / el
-	}
-	for _, a := range w.assigns {
-		v.Segments = append(v.Segments, a.segment())
-		if a.result != nil {
-			v.Iterations += a.result.Iterations
-		}
-	}
-	switch {
-	case w.lost:
-		v.State = "lost"
-	case w.busy():
-		v.State = "running"
-	case len(w.assigns) == 0:
-		v.State = "idle"
-	default:
-		v.State = "done"
-	}
-	return v
 }
