@@ -28,6 +28,15 @@
 // distributed master has no Control, so it shows only the total users and
 // the stages of its --stage flags.
 //
+// A distributed master's dashboard (Options.Distributed) has a Workers
+// tab: one row per worker (WorkerRow: state, users, request rate of the
+// last second, CPU, last heartbeat, segments), given by SetWorkers from
+// the master's loop every second, pushed as a "workers" event, kept in
+// the state a late page gets, and served as api/workers.json. A lost
+// worker keeps its row, marked lost with when. The rows are this
+// package's own type: the command converts the cluster's view, so the
+// dashboard does not depend on the cluster.
+//
 // Profiles and SQL tables are the summary's Attachments (or sections given
 // to Attach while the run goes). Their HTML carries scripts (flame graphs),
 // which markup set with innerHTML would not run, so each is served as a

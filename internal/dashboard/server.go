@@ -50,6 +50,9 @@ type Options struct {
 	// the page's download link. It is called after Finish only, when the
 	// registry no longer changes.
 	Report func(w io.Writer, sum *report.Summary) error
+	// Distributed marks a distributed master's dashboard: the page shows
+	// the Workers tab, filled by SetWorkers.
+	Distributed bool
 }
 
 // KeepUntilClosed is the Linger that keeps a finished run's dashboard up
@@ -74,6 +77,7 @@ type Server struct {
 	finished bool
 	sum      *report.Summary     // the finished run's summary
 	attached []report.Attachment // profiles and SQL, live or from the summary
+	workers  []WorkerRow         // a distributed run's workers (SetWorkers)
 	clients  map[chan []byte]struct{}
 
 	reportMu   sync.Mutex
@@ -97,6 +101,7 @@ func Start(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, ln: ln, col: newCollector(o.Registry), stages: stageMarks(o.Config["stage"]),
 		done: make(chan struct{}), clients: map[chan []byte]struct{}{}}
+	s.workers = []WorkerRow{}
 	s.stats = Stats{Status: "starting", Requests: []Row{}, Failures: []ErrorRow{}, Exceptions: []ErrorRow{}, Checks: []CheckRow{}, Mix: []MixRow{}}
 	s.srv = &http.Server{Handler: guard(o.Token, s.routes()), ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
@@ -258,6 +263,10 @@ type initState struct {
 	Stats  Stats             `json:"stats"`
 	// Attachments are the profiles and SQL tables recorded so far.
 	Attachments []AttachmentInfo `json:"attachments"`
+	// Distributed is set on a master's dashboard, whose Workers are the
+	// rows of its Workers tab.
+	Distributed bool        `json:"distributed"`
+	Workers     []WorkerRow `json:"workers"`
 }
 
 func (s *Server) initLocked() initState {
@@ -270,7 +279,8 @@ func (s *Server) initLocked() initState {
 		cfg = map[string]string{}
 	}
 	return initState{runMeta: runMeta{Start: s.o.Registry.StartTime(), Warmup: s.o.Registry.Warmup().Seconds(), Stages: s.marks()},
-		Config: cfg, Points: append([]Point{}, pts...), Stats: s.stats, Attachments: attachmentInfos(s.attached)}
+		Config: cfg, Points: append([]Point{}, pts...), Stats: s.stats, Attachments: attachmentInfos(s.attached),
+		Distributed: s.o.Distributed, Workers: s.workers}
 }
 
 // marks are the stage boundaries in seconds: the engine's StageMarks
@@ -318,6 +328,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/stats.json", s.handleStatsJSON)
 	mux.HandleFunc("GET /api/stats.csv", s.handleCSV(false))
 	mux.HandleFunc("GET /api/failures.csv", s.handleCSV(true))
+	mux.HandleFunc("GET /api/workers.json", s.handleWorkersJSON)
 	mux.HandleFunc("GET /api/report.html", s.handleReport)
 	mux.HandleFunc("GET /api/attachments/{id}", s.handleAttachment)
 	mux.HandleFunc("POST /api/stop", s.handleStop)

@@ -4,7 +4,7 @@
 
 const MAX_POINTS = 3600;
 const COLORS = ["#2563eb", "#ea8c00", "#dc2626", "#7c3aed", "#16a34a", "#0891b2", "#db2777", "#65a30d"];
-const state = { meta: null, points: [], stats: null, sorts: {}, tab: "charts", es: null, attachments: [], drawn: {} };
+const state = { meta: null, points: [], stats: null, sorts: {}, tab: "charts", es: null, attachments: [], drawn: {}, workers: [] };
 
 const $ = (sel) => document.querySelector(sel);
 const fmt = (v, d = 2) => (v == null || !isFinite(v)) ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 });
@@ -22,10 +22,13 @@ function connect() {
     state.points = d.points || [];
     setStats(d.stats);
     setAttachments(d.attachments || []);
+    $("#workers-tab").hidden = $("#workers-download").hidden = !d.distributed;
+    setWorkers(d.workers || []);
     renderConfig();
     renderCharts();
   });
   es.addEventListener("attachments", (e) => setAttachments(JSON.parse(e.data)));
+  es.addEventListener("workers", (e) => setWorkers(JSON.parse(e.data).workers || []));
   es.addEventListener("tick", (e) => {
     const d = JSON.parse(e.data);
     if (d.meta) {
@@ -179,6 +182,7 @@ function renderTables() {
   $("#checks").hidden = !st.checks.length;
   fill("checks-table", st.checks, (c) => "<td>" + esc(c.name) + '</td><td class="num">' + fmt(c.passes, 0) + '</td><td class="num' + (c.fails ? " bad" : "") + '">' + fmt(c.fails, 0) + "</td>", "no checks");
   fill("failures-table", st.failures, (e) => '<td class="num">' + fmt(e.count, 0) + "</td><td>" + esc(e.where) + '</td><td class="msg">' + esc(e.message) + "</td>", "no failures");
+  renderWorkers();
   fill("exceptions-table", st.exceptions, (e) => '<td class="num">' + fmt(e.count, 0) + '</td><td class="msg">' + esc(e.message) + '</td><td class="msg">' + esc(e.where) + "</td>", "no exceptions");
 }
 
@@ -194,6 +198,29 @@ function renderUsers(last) {
     '</td><td class="num">' + fmt(m.share, 1) + ' %</td><td class="num">' + (m.spec ? esc(m.spec) : "–") + "</td>", st.status === "starting" ? "no users yet" : "no user mix (a distributed run shows only the total)");
   const scen = last && last.scen ? Object.keys(last.scen).sort().map((k) => ({ name: k, rps: last.scen[k] })) : [];
   fill("scenarios-table", scen, (s) => "<td>" + esc(s.name) + '</td><td class="num">' + fmt(s.rps, 1) + "</td>", "no scenario data yet");
+}
+
+// ---- workers (distributed run) ---------------------------------------------------
+
+function setWorkers(rows) {
+  state.workers = rows;
+  const lost = rows.filter((w) => w.state === "lost").length;
+  const badge = $("#n-workers");
+  badge.textContent = rows.length ? (lost ? lost + " lost" : rows.length) : "";
+  badge.classList.toggle("info", !lost);
+  renderWorkers();
+}
+
+function renderWorkers() {
+  const st = state.stats;
+  fill("workers-table", state.workers, (w) => {
+    const lost = w.state === "lost";
+    return "<td>" + esc(w.name) + "</td><td>" + esc(w.addr) + '</td><td class="state ' + esc(w.state) + (lost ? " bad" : "") + '">' +
+      esc(lost ? "lost at " + clock(w.lost_at || 0) : w.state) + '</td><td class="num">' + fmt(w.users, 0) +
+      '</td><td class="num">' + fmt(w.rps, 1) + '</td><td class="num">' + fmt(w.avg_rps, 1) + '</td><td class="num">' + fmt(w.cpu, 0) +
+      ' %</td><td class="num">' + fmt(w.requests, 0) + '</td><td class="num">' + fmt(w.heartbeat_age, 1) + " s ago</td><td>" +
+      esc((w.segments || []).join("; ")) + "</td>";
+  }, st && st.status === "finished" ? "no worker took part" : "waiting for workers to connect");
 }
 
 // ---- profiles and SQL --------------------------------------------------------------
