@@ -102,7 +102,8 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 	if script != nil {
 		defer script.Close()
 	}
-	dashTick, dashFinish, err := masterDashboard(ctx, &f, reg, stderr)
+	board := &workerBoard{}
+	dashTick, dashFinish, err := masterDashboard(ctx, &f, reg, stderr, board)
 	if err != nil {
 		return err
 	}
@@ -122,6 +123,7 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 			}
 			dashTick(now)
 		},
+		OnWorkers: board.update,
 	}
 	lifecycle(&mc, script)
 	o, err := cluster.RunMaster(ctx, mc)
@@ -245,10 +247,24 @@ func masterHandleSummary(ctx context.Context, s *js.Script, sum *report.Summary,
 	return s.HandleSummary(context.WithoutCancel(ctx), buf.Bytes(), stdout, stderr)
 }
 
+// workerBoard carries the master's per-worker view to the dashboard's
+// Workers tab: serveDashboard sets show, and the master's loop calls
+// update every second (and while it waits for its workers).
+type workerBoard struct {
+	show func(now time.Time, ws []cluster.WorkerView)
+}
+
+func (b *workerBoard) update(now time.Time, ws []cluster.WorkerView) {
+	if b.show != nil {
+		b.show(now, ws)
+	}
+}
+
 // masterDashboard serves the live dashboard of the merged registry for
-// --dashboard. The run cannot be steered from it (no engine control on the
-// master). Without --dashboard both functions do nothing.
-func masterDashboard(ctx context.Context, f *runFlags, reg *metrics.Registry, stderr io.Writer) (func(time.Time), func(*report.Summary), error) {
+// --dashboard, with the Workers tab fed through board. The run cannot be
+// steered from it (no engine control on the master). Without --dashboard
+// both functions do nothing.
+func masterDashboard(ctx context.Context, f *runFlags, reg *metrics.Registry, stderr io.Writer, board *workerBoard) (func(time.Time), func(*report.Summary), error) {
 	if f.dashboard.addr == "" {
 		return func(time.Time) {}, func(*report.Summary) {}, nil
 	}
@@ -256,7 +272,7 @@ func masterDashboard(ctx context.Context, f *runFlags, reg *metrics.Registry, st
 		return nil, nil, usageErrorf("--dashboard: this build has no dashboard")
 	}
 	onTick, finish, err := startDashboard(ctx, dashboardOptions{Addr: f.dashboard.addr, Token: f.dashboardToken,
-		Registry: reg, Config: flagConfig(f), Stderr: stderr, Keep: f.dashboardKeep})
+		Registry: reg, Config: flagConfig(f), Stderr: stderr, Keep: f.dashboardKeep, Workers: board})
 	if err != nil {
 		return nil, nil, withCode(ExitUsage, fmt.Errorf("--dashboard: %w", err))
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/surgeload/surge/internal/cluster"
 	"github.com/surgeload/surge/internal/dashboard"
 	"github.com/surgeload/surge/internal/htmlreport"
 	"github.com/surgeload/surge/internal/report"
@@ -32,13 +33,16 @@ func serveDashboard(ctx context.Context, o dashboardOptions) (func(time.Time), f
 		return nil, nil, err
 	}
 	srv, err := dashboard.Start(dashboard.Options{Addr: o.Addr, Token: o.Token, Registry: o.Registry, Control: o.Control,
-		Config: o.Config, Linger: keep, Report: dashboardReport(o)})
+		Config: o.Config, Linger: keep, Report: dashboardReport(o), Distributed: o.Workers != nil})
 	if err != nil {
 		return nil, nil, err
 	}
 	fmt.Fprintf(o.Stderr, "  dashboard: %s\n", srv.URL())
 	if o.Attach != nil {
 		o.Attach.OnStage = srv.Attach
+	}
+	if o.Workers != nil {
+		o.Workers.show = func(now time.Time, ws []cluster.WorkerView) { srv.SetWorkers(workerRows(ws, now)) }
 	}
 	stop := context.AfterFunc(ctx, func() { srv.Close() })
 	finish := func(sum *report.Summary) {
@@ -89,4 +93,17 @@ func dashboardReport(o dashboardOptions) func(io.Writer, *report.Summary) error 
 		}
 		return htmlreport.Write(w, sum, o.Registry, ro)
 	}
+}
+
+// workerRows turns the master's per-worker view into the Workers tab's
+// rows, with heartbeat ages as of now.
+func workerRows(ws []cluster.WorkerView, now time.Time) []dashboard.WorkerRow {
+	rows := make([]dashboard.WorkerRow, 0, len(ws))
+	for _, w := range ws {
+		rows = append(rows, dashboard.WorkerRow{Name: w.Name, Addr: w.Addr, State: w.State,
+			Users: w.Users, RPS: w.LastRPS, AvgRPS: w.RPS, CPU: 100 * w.CPU, Requests: w.Requests,
+			HeartbeatAge: max(now.Sub(w.LastHeartbeat), 0).Seconds(), LastHeartbeat: w.LastHeartbeat,
+			LostAt: w.LostAt.Seconds(), Segments: w.Segments})
+	}
+	return rows
 }

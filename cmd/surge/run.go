@@ -51,6 +51,7 @@ type dashboardOptions struct {
 	Stderr      io.Writer
 	Keep        string         // --dashboard-keep (else SURGE_DASHBOARD_KEEP)
 	Attach      *runner.Attach // profiles and SQL: the dashboard shows each stage's profile as it ends
+	Workers     *workerBoard   // surge master: the Workers tab (nil in a local run)
 }
 
 // addrFlag is --dashboard[=ADDR]: alone it means the default address.
