@@ -35,6 +35,14 @@
 // what one machine would have recorded, and thresholds, the summary and the
 // exports run on it unchanged.
 //
+// MasterConfig.OnWorkers gets the per-worker view (state, current users,
+// requests per second, CPU, last heartbeat, segments) from the master's
+// loop every second, for the live dashboard; the same view ends up in the
+// Outcome. A worker's rate is that of its runs' last engine ticks, each
+// over the time since the run's previous tick: the master's second and a
+// worker's ticks are not in phase, so counting what arrived within the
+// master's second would show 0 or twice the rate by chance.
+//
 // Faults: both sides send a message at least every 500 ms. A worker silent
 // for 3 s (or whose stream breaks) is lost; by default its segment, shifted
 // to the remaining time, is split among the survivors (idle spare workers
