@@ -398,6 +398,7 @@ type workerFlags struct {
 	useTLS                              bool
 	tlsCA, tlsCert, tlsKey, tlsServName string
 	deltaLog                            string
+	index                               int
 }
 
 func (w *workerFlags) define(fs *flag.FlagSet) {
@@ -410,6 +411,7 @@ func (w *workerFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&w.tlsCert, "tls-cert", "", "mutual TLS: this worker's certificate (PEM)")
 	fs.StringVar(&w.tlsKey, "tls-key", "", "mutual TLS: this worker's private key (PEM)")
 	fs.StringVar(&w.tlsServName, "tls-server-name", "", "the name in the master's certificate, if not its host")
+	fs.IntVar(&w.index, "worker-index", -1, "run segment I of the master's --expect-workers (a Kubernetes completion index; SURGE_WORKER_INDEX); default: in the order workers join")
 	fs.StringVar(&w.deltaLog, "delta-log", "", "write every metric delta sent to the master to this file, one JSON line each (for debugging)")
 }
 
@@ -430,6 +432,8 @@ func workerCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		return usageErrorf("--token is required (or SURGE_TOKEN): the master's shared secret")
 	case fs.NArg() > 0:
 		return usageErrorf("unexpected argument %q: the master sends the test", fs.Arg(0))
+	case wf.index < -1:
+		return usageErrorf("--worker-index %d: want 0 or more (the master checks it against --expect-workers)", wf.index)
 	}
 	tlsCfg, err := cluster.ClientTLS(wf.useTLS, wf.tlsCA, wf.tlsCert, wf.tlsKey, wf.tlsServName)
 	if err != nil {
@@ -443,6 +447,9 @@ func workerCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		Load: func(ctx context.Context, b *cluster.Bundle, dir string) (runner.Config, error) {
 			return bundleConfig(js.WithRemoteSetup(ctx, remote), b, dir, stderr)
 		}}
+	if wf.index >= 0 {
+		cfg.Index = &wf.index
+	}
 	if wf.deltaLog != "" {
 		f, err := os.Create(wf.deltaLog)
 		if err != nil {

@@ -420,6 +420,7 @@ func TestClusterBadInput(t *testing.T) {
 		{[]string{"worker", "--token", "t"}, "--master HOST:PORT is required"},
 		{[]string{"worker", "--master", "127.0.0.1:1"}, "--token is required"},
 		{[]string{"worker", "--master", "127.0.0.1:1", "--token", "t", "extra"}, `unexpected argument "extra"`},
+		{[]string{"worker", "--master", "127.0.0.1:1", "--token", "t", "--worker-index", "-2"}, "--worker-index -2: want 0 or more"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

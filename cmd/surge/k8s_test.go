@@ -208,8 +208,20 @@ export default function () { http.get(__ENV.TARGET + path + query); }
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { master.Process.Kill(); master.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) { // the master is listening
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the master did not listen within 20s")
+		}
+	}
 	var workers []*exec.Cmd
-	for i := range 2 {
+	for _, i := range []int{1, 0} { // the second index joins first: the index, not the order, picks the segment
+		if i == 0 {
+			time.Sleep(500 * time.Millisecond)
+		}
 		w := k8sKubelet(t, m, m.Workers.Spec.Template.Spec.Containers[0], t.TempDir(), i, map[string]string{
 			"--master=test-master.default.svc:6565": "--master=127.0.0.1:" + port,
 		})
@@ -242,8 +254,9 @@ export default function () { http.get(__ENV.TARGET + path + query); }
 		t.Errorf("requests: merged %v, served %d; want 30", n, hits.Load())
 	}
 	for i := range 2 {
-		if !regexp.MustCompile(`(?m)^\s+worker-` + strconv.Itoa(i) + `\s+done`).MatchString(mout.String()) {
-			t.Errorf("no worker-%d in the master's summary:\n%s", i, mout.String())
+		seg := fmt.Sprintf("%d/2–%d/2", i, i+1)
+		if !regexp.MustCompile(`(?m)^\s+worker-` + strconv.Itoa(i) + `\s+done.*\s` + seg + `\s*$`).MatchString(mout.String()) {
+			t.Errorf("no worker-%d running segment %s (its completion index) in the master's summary:\n%s", i, seg, mout.String())
 		}
 	}
 }

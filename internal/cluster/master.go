@@ -300,8 +300,15 @@ func (m *Master) handle(e event) error {
 		w.name = m.uniqueName(w.name)
 		w.lastSeen = time.Now()
 		m.workers = append(m.workers, w)
-		m.logf("worker %s joined from %s", w.name, w.addr)
 		w.send(&ToWorker{Welcome: &Welcome{Name: w.name}})
+		if o := m.indexTaken(w); o != nil {
+			w.gone = "refused"
+			m.logf("refused worker %s from %s: worker index %d is taken by %s", w.name, w.addr, w.index, o.name)
+			w.send(&ToWorker{Stop: &Stop{Exit: true, Refuse: true, Reason: fmt.Sprintf("worker index %d is taken by %s; give each worker its own --worker-index", w.index, o.name)}})
+			m.drop(w)
+			return nil
+		}
+		m.logf("worker %s joined from %s", w.name, w.addr)
 		w.send(&ToWorker{Bundle: m.cfg.Bundle})
 		return nil
 	case e.err != nil:
@@ -318,6 +325,41 @@ func (m *Master) handle(e event) error {
 		m.report(w, msg.Report, w.lastSeen)
 	}
 	return nil
+}
+
+// indexTaken returns the connected worker that already has w's index.
+func (m *Master) indexTaken(w *wconn) *wconn {
+	if w.index < 0 {
+		return nil
+	}
+	for _, o := range m.workers {
+		if o != w && o.index == w.index && !o.closed {
+			return o
+		}
+	}
+	return nil
+}
+
+// bySegment orders the workers of a start: each worker that asked for an
+// index (surge worker --worker-index, a Kubernetes completion index) at
+// that position, the others in the free positions in the order they
+// joined.
+func bySegment(ws []*wconn) []*wconn {
+	out := make([]*wconn, len(ws))
+	var rest []*wconn
+	for _, w := range ws {
+		if w.index >= 0 && w.index < len(ws) && out[w.index] == nil {
+			out[w.index] = w
+		} else {
+			rest = append(rest, w)
+		}
+	}
+	for i := range out {
+		if out[i] == nil {
+			out[i], rest = rest[0], rest[1:]
+		}
+	}
+	return out
 }
 
 func (m *Master) uniqueName(n string) string {

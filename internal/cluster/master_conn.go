@@ -33,6 +33,7 @@ type wconn struct {
 	peakVUs   float64
 	assigns   []*assignment
 	joinOrder int
+	index     int // the segment it asked for, or -1
 }
 
 // helloTimeout bounds how long a connection may stay silent before its
@@ -82,7 +83,11 @@ func (m *Master) connect(st grpc.ServerStream) error {
 		m.logf("refused a worker from %s: %s", addr, status.Convert(err).Message())
 		return err
 	}
-	w := &wconn{name: hello.Hello.Name, addr: addr, cpus: hello.Hello.CPUs, out: make(chan *ToWorker, 256), done: make(chan struct{}), vus: map[int]float64{}, vusMax: map[int]float64{}, rates: runRates{}}
+	index := -1
+	if hello.Hello.Index != nil {
+		index = *hello.Hello.Index
+	}
+	w := &wconn{name: hello.Hello.Name, index: index, addr: addr, cpus: hello.Hello.CPUs, out: make(chan *ToWorker, 256), done: make(chan struct{}), vus: map[int]float64{}, vusMax: map[int]float64{}, rates: runRates{}}
 	select {
 	case m.events <- event{w: w, joined: true}:
 	case <-m.quit:
@@ -146,6 +151,9 @@ func (m *Master) check(h *Hello) error {
 	}
 	if h.Protocol != Protocol || h.Version != m.cfg.Version {
 		return status.Error(codes.FailedPrecondition, fmt.Sprintf("version mismatch: worker runs surge %s (protocol %d), master runs surge %s (protocol %d); run the same surge version everywhere", h.Version, h.Protocol, m.cfg.Version, Protocol))
+	}
+	if h.Index != nil && (*h.Index < 0 || *h.Index >= m.cfg.ExpectWorkers) {
+		return status.Error(codes.InvalidArgument, fmt.Sprintf("worker index %d is out of range: the master expects %d workers (indexes 0 to %d)", *h.Index, m.cfg.ExpectWorkers, m.cfg.ExpectWorkers-1))
 	}
 	return nil
 }

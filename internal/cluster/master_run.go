@@ -19,7 +19,7 @@ func (m *Master) run(ctx context.Context) *Outcome {
 	now := time.Now()
 	m.start, m.started = now, true
 	m.reg.Start(now, m.cfg.Warmup)
-	ws := m.alive()
+	ws := bySegment(m.alive())
 	for i, w := range ws {
 		m.assign(w, []Step{{Seg: Whole.Split(i, len(ws))}}, now)
 	}

@@ -49,6 +49,9 @@ type Hello struct {
 	Token    string
 	Name     string
 	CPUs     int
+	// Index, when set, asks for segment Index of the expected workers
+	// (surge worker --worker-index; a Kubernetes completion index).
+	Index *int `json:",omitempty"`
 }
 
 // Welcome accepts a worker and names it.

@@ -19,9 +19,12 @@ import (
 
 // WorkerConfig configures a load generator.
 type WorkerConfig struct {
-	Master  string // host:port
-	Token   string
-	Name    string
+	Master string // host:port
+	Token  string
+	Name   string
+	// Index, when set, asks the master for that segment of the expected
+	// workers rather than one in the order of joining.
+	Index   *int
 	Version string
 	TLS     *tls.Config // nil: plaintext
 	// Load builds the test from the bundle, whose files are written under
@@ -172,7 +175,7 @@ func (w *worker) try(ctx context.Context, conn *grpc.ClientConn) (*Welcome, erro
 	if err != nil {
 		return nil, fmt.Errorf("reaching the master %s: %s", w.cfg.Master, status.Convert(err).Message())
 	}
-	hello := &ToMaster{Hello: &Hello{Protocol: Protocol, Version: w.cfg.Version, Token: w.cfg.Token, Name: w.cfg.Name, CPUs: runtime.NumCPU()}}
+	hello := &ToMaster{Hello: &Hello{Protocol: Protocol, Version: w.cfg.Version, Token: w.cfg.Token, Name: w.cfg.Name, CPUs: runtime.NumCPU(), Index: w.cfg.Index}}
 	if err := st.SendMsg(hello); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("reaching the master %s: %w", w.cfg.Master, err)
 	}
