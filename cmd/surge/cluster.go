@@ -18,6 +18,7 @@ import (
 	"github.com/surgeload/surge/internal/output"
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/runner"
+	"github.com/surgeload/surge/internal/threads"
 )
 
 func init() {
@@ -458,9 +459,15 @@ func workerCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		defer f.Close()
 		cfg.DeltaLog = f
 	}
+	// as surge run: half the CPUs once the load goes to this machine
+	choice := threads.Arm()
+	defer choice.Release()
 	res, err := cluster.RunWorker(ctx, cfg)
 	if res != nil {
 		fmt.Fprintf(stdout, "worker %s: %d runs, %d requests, %d iterations\n", res.Name, res.Runs, res.Requests, res.Iterations)
+		if n := choice.Note(); n != "" {
+			fmt.Fprintln(stdout, n)
+		}
 	}
 	var refused *cluster.RefusedError
 	if errors.As(err, &refused) {

@@ -21,6 +21,7 @@ import (
 	"github.com/surgeload/surge/internal/report"
 	"github.com/surgeload/surge/internal/result"
 	"github.com/surgeload/surge/internal/runner"
+	"github.com/surgeload/surge/internal/threads"
 	"github.com/surgeload/surge/internal/vu"
 )
 
@@ -142,7 +143,7 @@ func (f *runFlags) define(fs *flag.FlagSet) {
 	fs.DurationVar(&f.progressEvery, "progress-every", 10*time.Second, "when stderr is not a terminal, print a status line this often (0: never)")
 	fs.BoolVar(&f.noSummary, "no-summary", false, "do not print the end summary")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colors (also NO_COLOR)")
-	fs.IntVar(&f.threads, "threads", 0, "OS threads that run the load (GOMAXPROCS), as wrk's -t; 0: one per CPU")
+	fs.IntVar(&f.threads, "threads", 0, "OS threads that run the load (GOMAXPROCS), as wrk's -t; 0: one per CPU, or half of them when the server under test is on this machine")
 	fs.StringVar(&f.report, "report", "", "write a self-contained HTML report of the run to this file")
 	fs.BoolVar(&f.noExceptionExit, "no-exception-exit", false, "exit 0 even when iterations ended in exceptions (k6's behavior)")
 	fs.Var(&f.includeTags, "include-tag", "run only tasks with this tag (Locust's --tags; repeatable)")
@@ -203,6 +204,17 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	}
 	if f.threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(f.threads))
+	} else {
+		// One thread per CPU, or half of them once the load turns out to
+		// go to a server on this machine (internal/threads).
+		choice := threads.Arm()
+		defer choice.Release()
+		cfg.Notes = func() []string {
+			if n := choice.Note(); n != "" {
+				return []string{n}
+			}
+			return nil
+		}
 	}
 	ths, err := parseThresholds(f.thresholds)
 	if err != nil {

@@ -6,17 +6,22 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/surgeload/surge/internal/threads"
 )
 
 // runCLI runs surge in-process and returns exit code, stdout and stderr.
@@ -451,5 +456,66 @@ func TestRunThreads(t *testing.T) {
 	}
 	if after := runtime.GOMAXPROCS(0); after != before {
 		t.Errorf("GOMAXPROCS after the run = %d, want %d back", after, before)
+	}
+}
+
+// TestRunLeavesCPUsToLocalServer: without --threads, a run whose server is
+// on this machine in another process runs on half the CPUs and says so in
+// its summary; a server in surge's own process (here the test's, for the
+// in-process CLI) is left alone, and so is an explicit --threads.
+func TestRunLeavesCPUsToLocalServer(t *testing.T) {
+	want := threads.Share(runtime.NumCPU())
+	if runtime.NumCPU() <= want {
+		t.Skipf("%d CPU: nothing to leave", runtime.NumCPU())
+	}
+	before := runtime.GOMAXPROCS(0)
+	var seen atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(int64(runtime.GOMAXPROCS(0)))
+	}))
+	defer srv.Close()
+	bin := surgeBin(t)
+	dir := t.TempDir()
+	note := func(t *testing.T, export string) bool {
+		t.Helper()
+		for _, n := range readSummary(t, export).Surge.Notes {
+			if strings.HasPrefix(n, fmt.Sprintf("threads: %d of %d CPUs", want, runtime.NumCPU())) && strings.Contains(n, srv.Listener.Addr().String()) {
+				return true
+			}
+		}
+		return false
+	}
+	t.Run("same process", func(t *testing.T) {
+		export := filepath.Join(dir, "same.json")
+		code, out, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-i", "3", "--no-save", "--summary-export", export)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+		}
+		if got := seen.Load(); got != int64(before) {
+			t.Errorf("GOMAXPROCS during the run = %d, want %d (the server shares it)", got, before)
+		}
+		if note(t, export) {
+			t.Errorf("threads note for a server in the same process:\n%s", out)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		note bool
+	}{
+		{"other process", nil, true},
+		{"explicit threads", []string{"--threads", strconv.Itoa(runtime.NumCPU())}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			export := filepath.Join(dir, tc.name+".json")
+			args := append([]string{"run", "--url", srv.URL, "-i", "3", "--no-save", "--summary-export", export}, tc.args...)
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("surge %v: %v\n%s", args, err, out)
+			}
+			if got := note(t, export); got != tc.note {
+				t.Errorf("threads note in the summary: %v, want %v\n%s", got, tc.note, out)
+			}
+		})
 	}
 }

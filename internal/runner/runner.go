@@ -45,6 +45,9 @@ type Config struct {
 	// HandleSummary, when set, may take over the end summary (a script's
 	// handleSummary): handled true means the text summary is not printed.
 	HandleSummary func(ctx context.Context, sum *report.Summary) (handled bool, err error)
+	// Notes, when set, adds sentences to the summary's notes when the load
+	// has ended (how the run was set up, as decided during it).
+	Notes func() []string
 	// OnTick is called after each registry tick (dashboards, exporters).
 	OnTick func(reg *metrics.Registry, now time.Time)
 }
@@ -104,6 +107,9 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 		outErr = errors.Join(outErr, cfg.AfterLoad(context.WithoutCancel(ctx)))
 	}
 	sum := report.Build(reg, res, cfg.TrendStats)
+	if cfg.Notes != nil {
+		sum.Notes = append(sum.Notes, cfg.Notes()...)
+	}
 	if at != nil {
 		outErr = errors.Join(outErr, at.finish(context.WithoutCancel(ctx), sum))
 	}

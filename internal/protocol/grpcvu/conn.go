@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/surgeload/surge/internal/threads"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
@@ -170,8 +171,10 @@ func (r *dialRecorder) dial(ctx context.Context, addr string) (net.Conn, error) 
 	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		r.set(err)
+		return nil, err
 	}
-	return c, err
+	threads.Dialed(c.RemoteAddr())
+	return c, nil
 }
 
 // recordingCreds records failed handshakes.

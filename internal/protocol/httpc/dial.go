@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/surgeload/surge/internal/threads"
 	"golang.org/x/net/http2"
 )
 
@@ -29,6 +30,7 @@ func (c *Client) dial(ctx context.Context, t *Target, deadline time.Time, tm *Ti
 	if err != nil {
 		return nil, nil, &phaseError{phaseDial, err}
 	}
+	threads.Dialed(nc.RemoteAddr())
 	raw := &countConn{Conn: nc}
 	if !t.https {
 		if c.cfg.H2C {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/surgeload/surge/internal/metrics"
+	"github.com/surgeload/surge/internal/threads"
 	"github.com/surgeload/surge/internal/vu"
 )
 
@@ -116,6 +118,7 @@ func Dial(ctx context.Context, st *vu.State, rawURL string, p Params) (*Socket, 
 	}
 	hctx, cancel := context.WithTimeout(s.ctx, timeout)
 	defer cancel()
+	threads.HostPort(hostPort(u))
 	s.start = time.Now()
 	conn, hr, err := websocket.Dial(hctx, rawURL, s.dialOptions(p))
 	took := time.Since(s.start)
@@ -361,4 +364,15 @@ func (s *Socket) Close(code int) {
 	s.closing, s.closeCode = true, code
 	s.mu.Unlock()
 	go s.conn.Close(websocket.StatusCode(code), "")
+}
+
+// hostPort is u's host and port, the scheme's default port when u has none.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "wss" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
