@@ -223,7 +223,8 @@ func dashPoll(t *testing.T, ctx context.Context, js string, d time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s still false: %s", d, js)
+			state := dashEval[string](t, ctx, `"status " + document.body.dataset.status + ", message " + JSON.stringify((document.querySelector('#message') || {}).textContent || "")`)
+			t.Fatalf("after %s still false: %s (page: %s)", d, js, state)
 		}
 	}
 }

@@ -123,7 +123,9 @@ async function post(path, body) {
 }
 
 $("#stop").addEventListener("click", async () => {
-  if (await post("api/stop")) { message("Stopping: running iterations get their graceful stop, then the run ends."); setStatus("stopping"); }
+  // the run may have finished (and said so) before the answer to the stop
+  // arrives: "stopping" must not replace "finished"
+  if (await post("api/stop") && state.stats && state.stats.status !== "finished") { message("Stopping: running iterations get their graceful stop, then the run ends."); setStatus("stopping"); }
 });
 $("#reset").addEventListener("click", async () => {
   if (await post("api/reset")) message("Statistics are reset at the next tick (charts keep their history).", "ok");
