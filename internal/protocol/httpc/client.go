@@ -220,8 +220,9 @@ func (c *Client) roundTrip(ctx context.Context, t *Target, t0, deadline time.Tim
 			}
 			t1 = time.Now()
 		} else {
-			t1 = time.Now()
-			tm.Blocked = t1.Sub(t0)
+			// an idle connection was in hand at once: nothing blocked the
+			// request, and what it took to take it counts as sending
+			t1 = t0
 		}
 		var retry bool
 		if cc != nil {

@@ -398,3 +398,42 @@ func startOneShotServer(t *testing.T, raw string) string {
 	}()
 	return "http://" + ln.Addr().String() + "/"
 }
+
+// TestReceivingAndBlocked: receiving runs from the first response byte to
+// the read that brought the last one (a body sent 40 ms after the head
+// takes at least 40 ms to receive; a response written in one piece takes
+// none), and a request on an idle keep-alive connection was not blocked.
+func TestReceivingAndBlocked(t *testing.T) {
+	const gap = 40 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/split" {
+			w.Header().Set("Content-Length", "4")
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			time.Sleep(gap)
+		}
+		w.Write([]byte("done"))
+	}))
+	defer srv.Close()
+	c := New(Config{})
+	defer c.CloseIdle()
+	split := do(t, c, &Request{URL: srv.URL + "/split"}).Timings
+	if split.Receiving < gap {
+		t.Errorf("Receiving %v for a body sent %v after the head, want at least that", split.Receiving, gap)
+	}
+	if split.Duration != split.Sending+split.Waiting+split.Receiving {
+		t.Errorf("Duration %v != sending+waiting+receiving", split.Duration)
+	}
+	raw := startRawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	do(t, c, &Request{URL: raw.url()}) // dials
+	whole := do(t, c, &Request{URL: raw.url()}).Timings
+	if whole.Blocked != 0 || whole.Connecting != 0 {
+		t.Errorf("Blocked %v, Connecting %v on an idle keep-alive connection, want 0", whole.Blocked, whole.Connecting)
+	}
+	if whole.Receiving != 0 {
+		t.Errorf("Receiving %v for a response written in one piece, want 0", whole.Receiving)
+	}
+	if whole.Waiting <= 0 || whole.Duration != whole.Sending+whole.Waiting {
+		t.Errorf("Waiting %v, Duration %v, Sending %v", whole.Waiting, whole.Duration, whole.Sending)
+	}
+}

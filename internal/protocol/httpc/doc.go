@@ -67,6 +67,10 @@
 // responses keep Err nil and set ErrorCode to 1000+status, as k6 does.
 // Timings follow k6: Blocked (waiting for a connection, DNS included),
 // Connecting, TLSHandshaking, Sending, Waiting, Receiving, and Duration =
-// Sending+Waiting+Receiving; across redirects each phase is summed over the
+// Sending+Waiting+Receiving. Blocked is zero when an idle connection was
+// in hand at once (taking it counts as Sending), and Receiving runs from
+// the first response byte to the read that brought the last one, so a
+// response that arrived whole with its first byte has Receiving zero:
+// neither is worth a clock read per request. Across redirects each phase is summed over the
 // hops, unless Config.OnRedirect takes each hop as its own sample.
 package httpc

@@ -48,8 +48,14 @@ func (c *Client) exchange(cn *conn, t *Target, ts time.Time, resp *Response, tm 
 	}
 	tf := time.Now()
 	tm.Waiting = tf.Sub(tw)
+	nr := cn.raw.nr
 	reuse, err = c.readResponse(cn.br, t, resp)
-	tm.Receiving = time.Since(tf)
+	if cn.raw.nr != nr {
+		// receiving ends with the read that brought the last byte; a
+		// response that came whole with its first byte took no time to
+		// receive (parsing it is the client's time, not the network's)
+		tm.Receiving = time.Since(tf)
+	}
 	return reuse, true, err
 }
 
