@@ -241,8 +241,7 @@ func (w *worker) serve(ctx, parent context.Context) error {
 			return &LostMasterError{Why: "its stream ended: " + status.Convert(err).Message()}
 		case <-w.kick:
 			if err := w.report(); err != nil {
-				stopRuns()
-				return &LostMasterError{Why: "sending to it failed: " + err.Error()}
+				return w.sendFailed(runCtx, err, msgs, recvErr, stopRuns)
 			}
 		case now := <-beat.C:
 			if silent := now.Sub(heard); silent > w.cfg.MasterTimeout {
@@ -250,8 +249,7 @@ func (w *worker) serve(ctx, parent context.Context) error {
 				return &LostMasterError{Why: fmt.Sprintf("nothing heard for %s", silent.Truncate(100*time.Millisecond))}
 			}
 			if err := w.report(); err != nil {
-				stopRuns()
-				return &LostMasterError{Why: "sending to it failed: " + err.Error()}
+				return w.sendFailed(runCtx, err, msgs, recvErr, stopRuns)
 			}
 		case <-parent.Done():
 			w.mu.Lock()
@@ -261,6 +259,44 @@ func (w *worker) serve(ctx, parent context.Context) error {
 			w.waitRuns(stopGrace)
 			w.report()
 			return errors.New("interrupted")
+		}
+	}
+}
+
+// sendFailed decides what a failed send means. A master that ends the run
+// sends Stop and closes its stream at once, so a report sent in between
+// fails although nothing was lost: the messages received before the stream
+// ended (or within a second, while the failure reaches the receiver) are
+// applied first, and only a stream that ended without a Stop lost the
+// master.
+func (w *worker) sendFailed(ctx context.Context, serr error, msgs <-chan *ToWorker, recvErr <-chan error, stopRuns context.CancelFunc) error {
+	lost := func() error {
+		stopRuns()
+		return &LostMasterError{Why: "sending to it failed: " + serr.Error()}
+	}
+	wait := time.NewTimer(time.Second)
+	defer wait.Stop()
+	ended := false
+	for {
+		var m *ToWorker
+		if ended {
+			select { // the receiver queued every message before the error
+			case m = <-msgs:
+			default:
+				return lost()
+			}
+		} else {
+			select {
+			case m = <-msgs:
+			case <-recvErr:
+				ended = true
+				continue
+			case <-wait.C:
+				return lost()
+			}
+		}
+		if done, err := w.apply(ctx, m, stopRuns); done || err != nil {
+			return err
 		}
 	}
 }
