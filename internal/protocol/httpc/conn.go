@@ -3,23 +3,95 @@ package httpc
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // countConn counts the bytes that cross the socket, below TLS.
 type countConn struct {
 	net.Conn
 	nr, nw int64
+
+	// A TCP socket is read with a raw system call inside RawConn.Read:
+	// the socket is non-blocking, so the call cannot hold the thread, and
+	// skipping the runtime's entersyscall/exitsyscall keeps the P (and
+	// sysmon, which would otherwise hand it to another thread during a
+	// slow loopback call) out of it. See rawRead.
+	rc     syscall.RawConn
+	readFn func(fd uintptr) bool // c.rawRead, made once
+	rp     []byte                // rawRead's buffer
+	rn     int
+	rerr   syscall.Errno
+}
+
+func newCountConn(nc net.Conn) *countConn {
+	c := &countConn{Conn: nc}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		c.rc, _ = tc.SyscallConn()
+		c.readFn = c.rawRead
+	}
+	return c
 }
 
 func (c *countConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	if c.rc == nil || len(p) == 0 {
+		n, err := c.Conn.Read(p)
+		c.nr += int64(n)
+		return n, err
+	}
+	c.rp, c.rn, c.rerr = p, 0, 0
+	err := c.rc.Read(c.readFn)
+	n, errno := c.rn, c.rerr
+	c.rp = nil
 	c.nr += int64(n)
-	return n, err
+	switch {
+	case err != nil:
+		// the wait failed (deadline, closed socket): the ordinary read
+		// meets the same condition and reports it as net.Conn does
+		n, err := c.Conn.Read(p)
+		c.nr += int64(n)
+		return n, err
+	case errno != 0:
+		return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// rawRead is Read's RawConn.Read callback: one read(2), waiting for the
+// poller while the socket has nothing (EAGAIN).
+func (c *countConn) rawRead(fd uintptr) bool {
+	for {
+		n, errno := rawSyscall(syscall.SYS_READ, fd, c.rp)
+		switch errno {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
+			c.rn = n
+		default:
+			c.rerr = errno
+		}
+		return true
+	}
+}
+
+// rawSyscall is read(2) or write(2) of b on the non-blocking fd, without
+// telling the scheduler: it returns at once.
+func rawSyscall(trap, fd uintptr, b []byte) (int, syscall.Errno) {
+	r, _, errno := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), 0
 }
 
 func (c *countConn) Write(p []byte) (int, error) {
@@ -92,12 +164,12 @@ func (cn *conn) await(fd uintptr) bool {
 		return true
 	}
 	cn.aw.first = false
-	n, err := syscall.Write(int(fd), cn.aw.b)
+	n, errno := rawSyscall(syscall.SYS_WRITE, fd, cn.aw.b)
 	if n > 0 {
 		cn.aw.sent = n
 		cn.raw.nw += int64(n)
 	}
-	if err != nil || n < len(cn.aw.b) {
+	if errno != 0 || n < len(cn.aw.b) {
 		return true
 	}
 	cn.aw.tw = time.Now()

@@ -31,7 +31,7 @@ func (c *Client) dial(ctx context.Context, t *Target, deadline time.Time, tm *Ti
 		return nil, nil, &phaseError{phaseDial, err}
 	}
 	threads.Dialed(nc.RemoteAddr())
-	raw := &countConn{Conn: nc}
+	raw := newCountConn(nc)
 	if !t.https {
 		if c.cfg.H2C {
 			return c.newH2(t, raw)
