@@ -22,22 +22,42 @@ type countConn struct {
 	// the socket is non-blocking, so the call cannot hold the thread, and
 	// skipping the runtime's entersyscall/exitsyscall keeps the P (and
 	// sysmon, which would otherwise hand it to another thread during a
-	// slow loopback call) out of it. See rawRead.
-	rc     syscall.RawConn
-	readFn func(fd uintptr) bool // c.rawRead, made once
-	rp     []byte                // rawRead's buffer
-	rn     int
-	rerr   syscall.Errno
+	// slow loopback call) out of it. See rawIO.
+	rc   syscall.RawConn
+	ioFn func(fd uintptr) bool // c.rawIO, made once
+	rp   []byte                // rawIO's read buffer
+	rn   int
+	rerr syscall.Errno
+
+	// send is a request to write before the next read (sendThenRead);
+	// sent is how much of it rawIO wrote, and tw when.
+	send []byte
+	sent int
+	tw   time.Time
 }
 
 func newCountConn(nc net.Conn) *countConn {
 	c := &countConn{Conn: nc}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		c.rc, _ = tc.SyscallConn()
-		c.readFn = c.rawRead
+		c.ioFn = c.rawIO
 	}
 	return c
 }
+
+// sendThenRead makes the next Read write b first, in the same RawConn.Read
+// as the read that takes the response: one write, one wait, one read, as
+// wrk does, where Write-then-Read costs a read that finds nothing (EAGAIN)
+// before the goroutine parks. The write happens after the poller's read
+// readiness was reset, so the response's arrival cannot be missed. If the
+// write is short or fails, Read writes the rest the ordinary way, which
+// reports any error as net.Conn does. Written reports how much of b went
+// out and when.
+func (c *countConn) sendThenRead(b []byte) { c.send, c.sent, c.tw = b, 0, time.Time{} }
+
+// written reports how much of the last sendThenRead went out, and when the
+// write ended.
+func (c *countConn) written() (int, time.Time) { return c.sent, c.tw }
 
 func (c *countConn) Read(p []byte) (int, error) {
 	if c.rc == nil || len(p) == 0 {
@@ -45,11 +65,25 @@ func (c *countConn) Read(p []byte) (int, error) {
 		c.nr += int64(n)
 		return n, err
 	}
+	send := c.send
 	c.rp, c.rn, c.rerr = p, 0, 0
-	err := c.rc.Read(c.readFn)
+	err := c.rc.Read(c.ioFn)
 	n, errno := c.rn, c.rerr
-	c.rp = nil
+	c.rp, c.send = nil, nil
 	c.nr += int64(n)
+	if send != nil && c.sent < len(send) {
+		// a short or failed write: the rest goes the ordinary way
+		m, werr := c.Conn.Write(send[c.sent:])
+		c.nw += int64(m)
+		c.sent += m
+		if werr != nil {
+			return 0, werr
+		}
+		c.tw = time.Now()
+		n, err := c.Conn.Read(p)
+		c.nr += int64(n)
+		return n, err
+	}
 	switch {
 	case err != nil:
 		// the wait failed (deadline, closed socket): the ordinary read
@@ -65,9 +99,22 @@ func (c *countConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// rawRead is Read's RawConn.Read callback: one read(2), waiting for the
-// poller while the socket has nothing (EAGAIN).
-func (c *countConn) rawRead(fd uintptr) bool {
+// rawIO is Read's RawConn.Read callback: the pending request's write(2),
+// if any, then one read(2), waiting for the poller while the socket has
+// nothing (EAGAIN).
+func (c *countConn) rawIO(fd uintptr) bool {
+	if c.send != nil && c.sent == 0 {
+		n, errno := rawSyscall(syscall.SYS_WRITE, fd, c.send)
+		if n > 0 {
+			c.sent = n
+			c.nw += int64(n)
+		}
+		if errno != 0 || n < len(c.send) {
+			return true // Read writes the rest
+		}
+		c.tw = time.Now()
+		return false // the response cannot have come yet: wait
+	}
 	for {
 		n, errno := rawSyscall(syscall.SYS_READ, fd, c.rp)
 		switch errno {
@@ -103,15 +150,13 @@ func (c *countConn) Write(p []byte) (int, error) {
 // conn is one HTTP/1.1 connection. It is used by one request at a time;
 // between requests it waits in its Client's idle pool.
 type conn struct {
-	raw     *countConn
-	nc      net.Conn        // raw, or a *tls.Conn over it
-	rc      syscall.RawConn // the socket of a plain TCP connection, for sendAwait
-	dl      time.Time       // the deadline set on nc, or zero
-	aw      awaitState
-	awaitFn func(fd uintptr) bool // cn.await
-	br      *bufio.Reader
-	wbuf    []byte // the serialized request, reused
-	reused  bool   // it has served a request before
+	raw    *countConn
+	nc     net.Conn  // raw, or a *tls.Conn over it
+	plain  bool      // a plain TCP connection, read and written raw (countConn.sendThenRead)
+	dl     time.Time // the deadline set on nc, or zero
+	br     *bufio.Reader
+	wbuf   []byte // the serialized request, reused
+	reused bool   // it has served a request before
 
 	mu       sync.Mutex // guards the fields below against the cancel callback
 	watched  context.Context
@@ -123,57 +168,8 @@ type conn struct {
 
 func newConn(raw *countConn, nc net.Conn) *conn {
 	cn := &conn{raw: raw, nc: nc, br: bufio.NewReaderSize(nc, connBufferSize)}
-	if tc, ok := raw.Conn.(*net.TCPConn); ok && nc == net.Conn(raw) {
-		cn.rc, _ = tc.SyscallConn()
-		cn.awaitFn = cn.await
-	}
+	cn.plain = raw.rc != nil && nc == net.Conn(raw)
 	return cn
-}
-
-// sendAwait writes b to a plain TCP socket and waits until the response
-// can be read, with one write and no read: the usual Write-then-Read costs
-// a read that finds nothing (EAGAIN) before the goroutine parks, one
-// system call per request more than wrk makes. The write happens inside
-// RawConn.Read's callback, after the poller's read readiness was reset,
-// so the response's arrival cannot be missed. It returns how much of b
-// was written (the caller writes the rest, and reports any error, the
-// ordinary way) and when the write ended. Errors of the wait are left for
-// the read that follows: it meets the same deadline or closed socket and
-// reports it as every other read does.
-func (cn *conn) sendAwait(b []byte) (sent int, tw time.Time) {
-	cn.aw = awaitState{b: b, first: true}
-	_ = cn.rc.Read(cn.awaitFn)
-	sent, tw = cn.aw.sent, cn.aw.tw
-	cn.aw = awaitState{}
-	return sent, tw
-}
-
-// awaitState is one sendAwait's, kept in the conn so that its callback,
-// a method value made once per connection, allocates nothing.
-type awaitState struct {
-	b     []byte
-	first bool
-	sent  int
-	tw    time.Time
-}
-
-// await is sendAwait's RawConn.Read callback: the first call writes, the
-// next (the socket is readable) ends the wait.
-func (cn *conn) await(fd uintptr) bool {
-	if !cn.aw.first {
-		return true
-	}
-	cn.aw.first = false
-	n, errno := rawSyscall(syscall.SYS_WRITE, fd, cn.aw.b)
-	if n > 0 {
-		cn.aw.sent = n
-		cn.raw.nw += int64(n)
-	}
-	if errno != 0 || n < len(cn.aw.b) {
-		return true
-	}
-	cn.aw.tw = time.Now()
-	return false
 }
 
 // deadlineSlack is how late a request's deadline may fire. Setting a

@@ -29,23 +29,25 @@ type head struct {
 // that was most likely closed by the server while idle, and is retried.
 func (c *Client) exchange(cn *conn, t *Target, ts time.Time, resp *Response, tm *Timings) (reuse, started bool, err error) {
 	b, body := c.appendRequest(cn, t)
-	sent, tw := 0, time.Time{}
-	if cn.rc != nil && body == nil && cn.br.Buffered() == 0 {
-		sent, tw = cn.sendAwait(b)
-	}
-	if sent < len(b) || body != nil {
-		if err = writeRest(cn, b[sent:], body); err != nil {
+	var tw time.Time
+	if cn.plain && body == nil && cn.br.Buffered() == 0 {
+		cn.raw.sendThenRead(b) // written by the Peek below
+	} else {
+		if err = writeRest(cn, b, body); err != nil {
 			return false, false, err
 		}
 		tw = time.Now()
 	}
-	tm.Sending = tw.Sub(ts)
 	if _, err = cn.br.Peek(1); err != nil {
 		if err == io.EOF {
 			err = errNoResponse
 		}
 		return false, false, err
 	}
+	if tw.IsZero() {
+		_, tw = cn.raw.written()
+	}
+	tm.Sending = tw.Sub(ts)
 	tf := time.Now()
 	tm.Waiting = tf.Sub(tw)
 	nr := cn.raw.nr
@@ -83,8 +85,8 @@ func (c *Client) appendRequest(cn *conn, t *Target) (b, body []byte) {
 	return b, body
 }
 
-// writeRest writes what sendAwait did not: the request, or its end, and a
-// large body.
+// writeRest writes the request and a large body the ordinary way (TLS,
+// HTTP/1.1 over a socket with unread bytes, bodies over maxInlineBody).
 func writeRest(cn *conn, b, body []byte) error {
 	if len(b) > 0 {
 		if _, err := cn.nc.Write(b); err != nil {
