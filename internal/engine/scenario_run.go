@@ -240,8 +240,8 @@ func (s *scenarioRun) iterate(sl *slot, due time.Time) (end time.Time) {
 	sl.iterating = true
 	sl.mu.Unlock()
 
-	sl.st.BeginIteration(due)
 	start := time.Now()
+	sl.st.BeginIteration(due, start)
 	err := sl.vu.RunIteration(ctx)
 	end = time.Now()
 	sl.st.Iteration++

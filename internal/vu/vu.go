@@ -24,6 +24,7 @@ type State struct {
 
 	due        time.Time
 	duePending bool
+	started    time.Time
 }
 
 // New returns the state of VU id in a scenario.
@@ -34,12 +35,20 @@ func New(reg *metrics.Registry, id, idInScenario int, scenario string, tags *met
 	}
 }
 
-// BeginIteration marks the start of an iteration that was due at due (zero
-// for closed-model executors, where an iteration is due when it starts).
-func (s *State) BeginIteration(due time.Time) {
+// BeginIteration marks the start, at started, of an iteration that was
+// due at due (zero for closed-model executors, where an iteration is due
+// when it starts).
+func (s *State) BeginIteration(due, started time.Time) {
 	s.due = due
 	s.duePending = !due.IsZero()
+	s.started = started
 }
+
+// Started is when the current iteration began (zero outside an engine's
+// iteration). The engine reads the clock for it; a VU whose iteration is
+// a single request starts the request at this time instead of reading
+// the clock again.
+func (s *State) Started() time.Time { return s.started }
 
 // TakeDue returns the iteration's due time the first time it is called in
 // an iteration, and false after. The first request of an open-model

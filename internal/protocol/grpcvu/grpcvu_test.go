@@ -121,7 +121,7 @@ func TestInvokeUnary(t *testing.T) {
 func TestInvokeMeasuresFromDueTime(t *testing.T) {
 	srv := startServer(t, grpctest.Options{})
 	st, c := connected(t, srv)
-	st.BeginIteration(time.Now().Add(-200 * time.Millisecond))
+	st.BeginIteration(time.Now().Add(-200*time.Millisecond), time.Time{})
 	if _, err := c.Invoke(context.Background(), say, nil, InvokeParams{}); err != nil {
 		t.Fatal(err)
 	}

@@ -82,8 +82,16 @@ func (c *Client) SetCookies(u *url.URL, cookies []*http.Cookie) {
 // resp.ErrorCode describe it, and Do returns resp.Err. resp's buffers are
 // reused, so resp.Body is valid until the next Do with resp.
 func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
+	return c.DoAt(ctx, req, resp, time.Time{})
+}
+
+// DoAt is Do for a request that began at start, a time the caller has
+// just read from the clock (zero: now).
+func (c *Client) DoAt(ctx context.Context, req *Request, resp *Response, start time.Time) error {
 	resp.reset()
-	start := time.Now()
+	if start.IsZero() {
+		start = time.Now()
+	}
 	resp.Start = start
 	resp.URL, resp.Method = req.URL, req.Method
 	if resp.Method == "" {

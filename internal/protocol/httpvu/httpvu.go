@@ -67,7 +67,13 @@ type Params struct {
 // Do sends req, fills resp and records the metrics. A network error is
 // recorded as a failed request and returned; the VU goes on.
 func (c *Client) Do(ctx context.Context, req *httpc.Request, resp *httpc.Response, p Params) error {
-	err := c.HTTP.Do(ctx, req, resp)
+	return c.DoAt(ctx, req, resp, p, time.Time{})
+}
+
+// DoAt is Do for a request that began at start (zero: now), as
+// httpc.Client.DoAt.
+func (c *Client) DoAt(ctx context.Context, req *httpc.Request, resp *httpc.Response, p Params, start time.Time) error {
+	err := c.HTTP.DoAt(ctx, req, resp, start)
 	if ctx.Err() != nil && err != nil {
 		return err // cut off by a stop: not a sample
 	}
@@ -184,9 +190,10 @@ func NewFixedVU(st *vu.State, cfg httpc.Config, req *httpc.Request, name string)
 }
 
 // RunIteration sends the request. Failed requests are samples, not errors
-// of the iteration.
+// of the iteration. The request is the whole iteration, so it starts when
+// the iteration did, without another clock read.
 func (v *FixedVU) RunIteration(ctx context.Context) error {
-	v.c.Do(ctx, v.req, &v.resp, v.p)
+	v.c.DoAt(ctx, v.req, &v.resp, v.p, v.c.st.Started())
 	return nil
 }
 

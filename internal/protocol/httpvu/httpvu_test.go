@@ -59,7 +59,7 @@ func TestFirstRequestMeasuredFromDue(t *testing.T) {
 	st := newState()
 	c := New(st, httpc.DefaultConfig())
 	var resp httpc.Response
-	st.BeginIteration(time.Now().Add(-200 * time.Millisecond))
+	st.BeginIteration(time.Now().Add(-200*time.Millisecond), time.Time{})
 	c.Do(context.Background(), &httpc.Request{URL: srv.URL}, &resp, Params{Name: "first"})
 	c.Do(context.Background(), &httpc.Request{URL: srv.URL}, &resp, Params{Name: "second"})
 	st.Registry.Tick(time.Now())
