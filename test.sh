@@ -38,8 +38,18 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 cleanup() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGDIR"; }
 trap cleanup EXIT
 as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
-  -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" start >/dev/null
+# A port can be taken for a moment (the ports above 32768 are also the
+# kernel's ephemeral ones): on failure show why, and try the next port.
+for try in 1 2 3; do
+  if as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
+    -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" start >/dev/null; then
+    break
+  fi
+  echo "test.sh: PostgreSQL did not start on port $PGPORT; its log:" >&2
+  tail -n 5 "$PGDIR/log" >&2 || true
+  [ "$try" = 3 ] && exit 1
+  PGPORT=$((PGPORT + 1))
+done
 as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qc 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' postgres
 export SURGE_TEST_PG_DSN="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 export SURGE_TEST_PGBIN="$PGBIN"
