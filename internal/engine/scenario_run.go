@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/surgeload/surge/internal/clock"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/vu"
 )
@@ -240,10 +241,10 @@ func (s *scenarioRun) iterate(sl *slot, due time.Time) (end time.Time) {
 	sl.iterating = true
 	sl.mu.Unlock()
 
-	start := time.Now()
+	start := clock.Now()
 	sl.st.BeginIteration(due, start)
 	err := sl.vu.RunIteration(ctx)
-	end = time.Now()
+	end = clock.Now()
 	sl.st.Iteration++
 
 	sl.mu.Lock()

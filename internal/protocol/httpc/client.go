@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/surgeload/surge/internal/clock"
 	"golang.org/x/net/http2"
 )
 
@@ -90,7 +91,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response) error {
 func (c *Client) DoAt(ctx context.Context, req *Request, resp *Response, start time.Time) error {
 	resp.reset()
 	if start.IsZero() {
-		start = time.Now()
+		start = clock.Now()
 	}
 	resp.Start = start
 	resp.URL, resp.Method = req.URL, req.Method

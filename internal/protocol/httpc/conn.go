@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/surgeload/surge/internal/clock"
 )
 
 // countConn counts the bytes that cross the socket, below TLS.
@@ -112,7 +114,7 @@ func (c *countConn) rawIO(fd uintptr) bool {
 		if errno != 0 || n < len(c.send) {
 			return true // Read writes the rest
 		}
-		c.tw = time.Now()
+		c.tw = clock.Now()
 		return false // the response cannot have come yet: wait
 	}
 	for {

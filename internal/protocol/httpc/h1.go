@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/surgeload/surge/internal/clock"
 )
 
 // maxInlineBody is the largest request body copied into the request buffer
@@ -48,7 +50,7 @@ func (c *Client) exchange(cn *conn, t *Target, ts time.Time, resp *Response, tm 
 		_, tw = cn.raw.written()
 	}
 	tm.Sending = tw.Sub(ts)
-	tf := time.Now()
+	tf := clock.Now()
 	tm.Waiting = tf.Sub(tw)
 	nr := cn.raw.nr
 	reuse, err = c.readResponse(cn.br, t, resp)
@@ -56,7 +58,7 @@ func (c *Client) exchange(cn *conn, t *Target, ts time.Time, resp *Response, tm 
 		// receiving ends with the read that brought the last byte; a
 		// response that came whole with its first byte took no time to
 		// receive (parsing it is the client's time, not the network's)
-		tm.Receiving = time.Since(tf)
+		tm.Receiving = clock.Since(tf)
 	}
 	return reuse, true, err
 }
