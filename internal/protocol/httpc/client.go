@@ -133,7 +133,7 @@ func (c *Client) DoAt(ctx context.Context, req *Request, resp *Response, start t
 			resp.Timings, resp.BytesSent, resp.BytesReceived = Timings{}, 0, 0
 		}
 		t = next
-		start = time.Now()
+		start = clock.Now()
 		resp.Redirects++
 		resp.URL = t.rawURL
 		resp.Method = t.Method
@@ -218,7 +218,7 @@ func (c *Client) roundTrip(ctx context.Context, t *Target, t0, deadline time.Tim
 		resp.resetHop()
 		*tm = Timings{}
 		if attempt > 0 {
-			t0 = time.Now()
+			t0 = clock.Now()
 		}
 		cn, cc := c.getConn(t.key)
 		var err error
@@ -227,7 +227,7 @@ func (c *Client) roundTrip(ctx context.Context, t *Target, t0, deadline time.Tim
 			if cn, cc, err = c.dial(ctx, t, deadline, tm); err != nil {
 				return c.wrap(ctx, t, timeout, err)
 			}
-			t1 = time.Now()
+			t1 = clock.Now()
 		} else {
 			// an idle connection was in hand at once: nothing blocked the
 			// request, and what it took to take it counts as sending

@@ -53,13 +53,11 @@ func newCountConn(nc net.Conn) *countConn {
 // before the goroutine parks. The write happens after the poller's read
 // readiness was reset, so the response's arrival cannot be missed. If the
 // write is short or fails, Read writes the rest the ordinary way, which
-// reports any error as net.Conn does. Written reports how much of b went
-// out and when.
+// reports any error as net.Conn does.
 func (c *countConn) sendThenRead(b []byte) { c.send, c.sent, c.tw = b, 0, time.Time{} }
 
-// written reports how much of the last sendThenRead went out, and when the
-// write ended.
-func (c *countConn) written() (int, time.Time) { return c.sent, c.tw }
+// sentAt is when the last sendThenRead's request was written in full.
+func (c *countConn) sentAt() time.Time { return c.tw }
 
 func (c *countConn) Read(p []byte) (int, error) {
 	if c.rc == nil || len(p) == 0 {
@@ -81,7 +79,7 @@ func (c *countConn) Read(p []byte) (int, error) {
 		if werr != nil {
 			return 0, werr
 		}
-		c.tw = time.Now()
+		c.tw = clock.Now()
 		n, err := c.Conn.Read(p)
 		c.nr += int64(n)
 		return n, err

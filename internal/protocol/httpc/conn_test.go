@@ -56,7 +56,7 @@ func TestSendThenReadShortWrite(t *testing.T) {
 	if err != nil || string(buf[:n]) != "ok" {
 		t.Fatalf("Read = %q, %v; want ok", buf[:n], err)
 	}
-	sent, tw := c.written()
+	sent, tw := c.sent, c.sentAt()
 	if sent != len(req) || c.nw != int64(len(req)) || tw.IsZero() {
 		t.Errorf("written %d (counted %d) at %v, want %d", sent, c.nw, tw, len(req))
 	}

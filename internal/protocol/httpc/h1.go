@@ -32,13 +32,14 @@ type head struct {
 func (c *Client) exchange(cn *conn, t *Target, ts time.Time, resp *Response, tm *Timings) (reuse, started bool, err error) {
 	b, body := c.appendRequest(cn, t)
 	var tw time.Time
-	if cn.plain && body == nil && cn.br.Buffered() == 0 {
+	raw := cn.plain && body == nil && cn.br.Buffered() == 0
+	if raw {
 		cn.raw.sendThenRead(b) // written by the Peek below
 	} else {
 		if err = writeRest(cn, b, body); err != nil {
 			return false, false, err
 		}
-		tw = time.Now()
+		tw = clock.Now()
 	}
 	if _, err = cn.br.Peek(1); err != nil {
 		if err == io.EOF {
@@ -46,8 +47,8 @@ func (c *Client) exchange(cn *conn, t *Target, ts time.Time, resp *Response, tm 
 		}
 		return false, false, err
 	}
-	if tw.IsZero() {
-		_, tw = cn.raw.written()
+	if raw {
+		tw = cn.raw.sentAt()
 	}
 	tm.Sending = tw.Sub(ts)
 	tf := clock.Now()
