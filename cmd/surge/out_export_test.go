@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -148,17 +146,7 @@ func TestOutOTLPAndRemoteWrite(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
-	var sum struct {
-		Metrics map[string]map[string]any `json:"metrics"`
-	}
-	data, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &sum); err != nil {
-		t.Fatal(err)
-	}
-	reqs := sum.Metrics["http_reqs"]["count"].(float64)
+	reqs := readSummary(t, summary).value("http_reqs", "count")
 	if reqs < 10 {
 		t.Fatalf("http_reqs count %v", reqs)
 	}
