@@ -1,12 +1,14 @@
 package httpc
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -184,4 +186,29 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// nginxResponse is what nginx answers the peers benchmark (../shared/tools/peers.sh).
+const nginxResponse = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 28 Nov 2026 15:20:08 GMT\r\n" +
+	"Content-Type: application/json\r\nContent-Length: 32\r\nConnection: keep-alive\r\n\r\n" +
+	`[{"id":1,"name":"a","value":42}]`
+
+// BenchmarkReadResponse is the client's parsing of one keep-alive response
+// that is already in the connection's buffer, as a loopback response is.
+func BenchmarkReadResponse(b *testing.B) {
+	c := New(DefaultConfig())
+	src := strings.NewReader(nginxResponse)
+	br := bufio.NewReaderSize(src, connBufferSize)
+	t := &Target{}
+	var resp Response
+	b.ReportAllocs()
+	for b.Loop() {
+		src.Reset(nginxResponse)
+		br.Reset(src)
+		br.Peek(1) // as exchange waits for the first byte
+		resp.reset()
+		if reuse, err := c.readResponse(br, t, &resp); err != nil || !reuse || resp.Status != 200 || len(resp.bodyBuf) != 32 {
+			b.Fatalf("readResponse: reuse %v, status %d, %d body bytes, err %v", reuse, resp.Status, len(resp.bodyBuf), err)
+		}
+	}
 }

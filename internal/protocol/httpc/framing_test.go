@@ -1,9 +1,12 @@
 package httpc
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -76,6 +79,65 @@ func TestTimeoutPrecedence(t *testing.T) {
 			}
 			if elapsed < tt.atLeast || elapsed > tt.atLeast+2*time.Second {
 				t.Errorf("gave up after %v, want about %v", elapsed, tt.atLeast)
+			}
+		})
+	}
+}
+
+// TestBufferedHeadMatchesLineByLine holds readHead's two paths to one
+// result: a head already whole in the buffer is parsed in place
+// (readBufferedHead), one that arrives a byte at a time line by line.
+func TestBufferedHeadMatchesLineByLine(t *testing.T) {
+	heads := []struct{ name, raw string }{
+		{"nginx", nginxResponse},
+		{"bare LF", "HTTP/1.1 201 Created\nContent-Length: 3\nX-B: b\n\nabc"},
+		{"folded", "HTTP/1.1 200 OK\r\nX-F: a\r\n  b\r\nContent-Length: 0\r\n\r\n"},
+		{"chunked, close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1\r\na\r\n0\r\n\r\n"},
+		{"HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx"},
+		{"gzip, cookie, location", "HTTP/1.1 302 Found\r\nContent-Encoding: gzip\r\nSet-Cookie: a=b\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n"},
+		{"empty header block", "HTTP/1.1 204 No Content\r\n\r\n"},
+		{"malformed status line", "HTTP/9 200\r\n\r\n"},
+		{"malformed header", "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n"},
+		{"bad Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"},
+	}
+	type result struct {
+		h        head
+		status   int
+		proto    string
+		raw      string
+		location string
+		encoding encoding
+		cookie   bool
+		rest     string
+		err      string
+	}
+	parse := func(newReader func() io.Reader, wantFast bool) result {
+		br := bufio.NewReaderSize(newReader(), connBufferSize)
+		br.Peek(1) // as exchange waits for the first byte
+		if _, fast, _ := readBufferedHead(br, &Response{}); fast != wantFast {
+			t.Fatalf("readBufferedHead took the head: %v, want %v", fast, wantFast)
+		}
+		br = bufio.NewReaderSize(newReader(), connBufferSize)
+		br.Peek(1)
+		var resp Response
+		h, err := readHead(br, &resp)
+		rest, _ := io.ReadAll(br)
+		res := result{h: h, status: resp.Status, proto: resp.Proto, raw: string(resp.rawHeader),
+			location: string(resp.location), encoding: resp.encoding, cookie: resp.setCookie, rest: string(rest)}
+		if err != nil {
+			res = result{err: err.Error()}
+		}
+		return res
+	}
+	for _, tt := range heads {
+		t.Run(tt.name, func(t *testing.T) {
+			whole := parse(func() io.Reader { return strings.NewReader(tt.raw) }, true)
+			lines := parse(func() io.Reader { return iotest.OneByteReader(strings.NewReader(tt.raw)) }, false)
+			if whole != lines {
+				t.Errorf("in place:     %+v\nline by line: %+v", whole, lines)
+			}
+			if whole.err == "" && whole.status == 0 {
+				t.Errorf("no status parsed: %+v", whole)
 			}
 		})
 	}

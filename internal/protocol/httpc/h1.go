@@ -2,6 +2,7 @@ package httpc
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -129,6 +130,9 @@ func (c *Client) readResponse(br *bufio.Reader, t *Target, resp *Response) (reus
 // readHead parses the status line and headers in place. Header lines are
 // appended to resp.rawHeader; only the few the client acts on are decoded.
 func readHead(br *bufio.Reader, resp *Response) (head, error) {
+	if h, ok, err := readBufferedHead(br, resp); ok {
+		return h, err
+	}
 	h := head{contentLength: -1}
 	line, err := br.ReadSlice('\n')
 	if err != nil {
@@ -156,6 +160,45 @@ func readHead(br *bufio.Reader, resp *Response) (head, error) {
 		if err := interpret(l, &h, resp); err != nil {
 			return h, err
 		}
+	}
+}
+
+// readBufferedHead is readHead for a head that is already whole in br's
+// buffer, as a loopback response usually is: the lines are found in place
+// and appended to resp.rawHeader at once. ok is false, with nothing read,
+// when the head's end is not buffered yet (or it is too large): readHead
+// then reads it line by line.
+func readBufferedHead(br *bufio.Reader, resp *Response) (h head, ok bool, err error) {
+	buf, _ := br.Peek(br.Buffered())
+	nl := bytes.IndexByte(buf, '\n')
+	if nl < 0 {
+		return h, false, nil
+	}
+	proto, status, valid := parseStatusLine(buf[:nl+1])
+	if !valid {
+		return h, true, fmt.Errorf("malformed status line %q", clip(buf[:nl+1]))
+	}
+	h = head{contentLength: -1, keepAlive: proto == "HTTP/1.1"}
+	// one pass over the lines; interpret's effects on resp are redone by
+	// readHead if the head turns out not to be whole here
+	first := nl + 1
+	for i := first; ; {
+		j := bytes.IndexByte(buf[i:], '\n')
+		if j < 0 || i+j+1-first > maxHeaderBytes-len(resp.rawHeader) {
+			return h, false, nil
+		}
+		j += i
+		line := trimEOL(buf[i : j+1])
+		if len(line) == 0 {
+			resp.Status, resp.Proto = status, proto
+			resp.rawHeader = append(resp.rawHeader, buf[first:i]...)
+			_, err = br.Discard(j + 1)
+			return h, true, err
+		}
+		if err := interpret(line, &h, resp); err != nil {
+			return h, true, err
+		}
+		i = j + 1
 	}
 }
 
@@ -197,7 +240,9 @@ func interpret(line []byte, h *head, resp *Response) error {
 	case equalFold(name, "transfer-encoding"):
 		h.chunked = containsFold(value, "chunked")
 	case equalFold(name, "connection"):
-		if containsFold(value, "close") {
+		if equalFold(value, "keep-alive") {
+			h.keepAlive = true
+		} else if containsFold(value, "close") {
 			h.keepAlive = false
 		} else if containsFold(value, "keep-alive") {
 			h.keepAlive = true
