@@ -131,7 +131,7 @@ func (s *scenarioRun) userLoop(g *gate, i int) {
 		s.active.Add(1)
 		if s.startUser(sl) {
 			for g.allows(i) {
-				s.iterate(sl, time.Time{})
+				s.iterate(sl, time.Time{}, time.Time{})
 			}
 			s.stopUser(sl)
 		}

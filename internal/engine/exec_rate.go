@@ -59,7 +59,7 @@ func (s *scenarioRun) arrivals(p Pacer, length time.Duration, maxVUs, preAllocat
 			sh.Lock()
 			sl.lag.Add(float64(now.Sub(due)) / float64(time.Millisecond))
 			sh.Unlock()
-			s.iterate(sl, due)
+			s.iterate(sl, due, time.Time{})
 			if sl.idx >= preAllocated && idle > retireIdle {
 				s.retire(sl) // started for a backlog that is gone: give its memory back
 				return

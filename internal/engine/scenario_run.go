@@ -184,12 +184,14 @@ func (s *scenarioRun) closed(n int, end time.Time, perVU int, claim func() bool)
 				return
 			}
 			defer s.stopUser(sl)
-			now := time.Now()
+			now := clock.Now()
 			for k := 0; perVU == 0 || k < perVU; k++ {
 				if !now.Before(end) || s.r.ctx.Err() != nil || (claim != nil && !claim()) {
 					return
 				}
-				now = s.iterate(sl, time.Time{})
+				// a closed loop starts the next iteration as the last one
+				// ends: its end is the next one's start
+				now = s.iterate(sl, time.Time{}, now)
 			}
 		}()
 	}
@@ -226,9 +228,9 @@ func (s *scenarioRun) stopUser(sl *slot) {
 	}
 }
 
-// iterate runs one iteration on sl, due at due (zero: now), and returns
-// when it ended.
-func (s *scenarioRun) iterate(sl *slot, due time.Time) (end time.Time) {
+// iterate runs one iteration on sl, due at due (zero: now), that started
+// at start (zero: now), and returns when it ended.
+func (s *scenarioRun) iterate(sl *slot, due, start time.Time) (end time.Time) {
 	// One context per slot, replaced only after a cut-off: a context per
 	// iteration would cost an allocation and, once cancelled, wake every
 	// context.AfterFunc a protocol client registered on it.
@@ -241,7 +243,9 @@ func (s *scenarioRun) iterate(sl *slot, due time.Time) (end time.Time) {
 	sl.iterating = true
 	sl.mu.Unlock()
 
-	start := clock.Now()
+	if start.IsZero() {
+		start = clock.Now()
+	}
 	sl.st.BeginIteration(due, start)
 	err := sl.vu.RunIteration(ctx)
 	end = clock.Now()
