@@ -731,7 +731,7 @@ func newLifecycleServer(t *testing.T) *lifecycleServer {
 // setup() runs once (on the master) and every iteration on every worker
 // gets its data; teardown(data) runs once, after all the load;
 // handleSummary() runs on the master with the merged summary and takes
-// the place of the text summary. setup()'s request counts in the merged
+// the place of the text summary. setup()'s and teardown()'s requests count in the merged
 // http_reqs, as in a local run.
 func TestClusterSetupTeardownHandleSummary(t *testing.T) {
 	srv := newLifecycleServer(t)
@@ -770,14 +770,14 @@ export function handleSummary(data) {
 		t.Errorf("teardown ran %d times (%d with setup()'s data), first after %d of 40 requests; want once, with the data, after all", n, good, at)
 	}
 	b, err := os.ReadFile(handled)
-	if want := "iterations=40 reqs=41\n"; err != nil || string(b) != want {
+	if want := "iterations=40 reqs=42\n"; err != nil || string(b) != want {
 		t.Errorf("handleSummary's file: %q, %v; want %q (the merged summary)", b, err, want)
 	}
-	if out := m.stdout(); !strings.Contains(out, "handled: iterations=40 reqs=41") || strings.Contains(out, "WORKERS") {
+	if out := m.stdout(); !strings.Contains(out, "handled: iterations=40 reqs=42") || strings.Contains(out, "WORKERS") {
 		t.Errorf("the master's stdout should hold handleSummary's output instead of the text summary:\n%s", out)
 	}
-	if n := readSummary(t, export).value("http_reqs", "count"); n != 41 {
-		t.Errorf("merged http_reqs %v, want 41 (40 iterations and setup's request)", n)
+	if n := readSummary(t, export).value("http_reqs", "count"); n != 42 {
+		t.Errorf("merged http_reqs %v, want 42 (40 iterations and setup's and teardown's requests)", n)
 	}
 }
 

@@ -229,11 +229,11 @@ func TestScriptTeardownAndHandleSummary(t *testing.T) {
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "data.json")
 	path := writeTestScript(t, "hs.js", `import http from "k6/http";
-export const options = { iterations: 5, vus: 1, thresholds: { http_reqs: ["count==5"] } };
+export const options = { iterations: 5, vus: 1, thresholds: { http_reqs: ["count==6"] } };
 export default function () { http.get(__ENV.BASE + "/"); }
 export function teardown() { http.get(__ENV.BASE + "/teardown"); }
 export function handleSummary(data) {
-  return { stdout: "custom: " + data.metrics.http_reqs.values.count + " " + data.metrics.http_reqs.thresholds["count==5"].ok + "\n", [__ENV.OUT]: JSON.stringify(data) };
+  return { stdout: "custom: " + data.metrics.http_reqs.values.count + " " + data.metrics.http_reqs.thresholds["count==6"].ok + "\n", [__ENV.OUT]: JSON.stringify(data) };
 }`)
 	t.Setenv("BASE", srv.URL)
 	t.Setenv("OUT", out)
@@ -244,7 +244,7 @@ export function handleSummary(data) {
 	if teardowns.Load() != 1 {
 		t.Errorf("teardown ran %d times", teardowns.Load())
 	}
-	if !strings.HasPrefix(stdout, "custom: 5 true\n") || strings.Contains(stdout, "METRICS") {
+	if !strings.HasPrefix(stdout, "custom: 6 true\n") || strings.Contains(stdout, "METRICS") {
 		t.Errorf("stdout %q: want only handleSummary's text", stdout)
 	}
 	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), `"http_reqs"`) {

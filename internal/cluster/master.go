@@ -37,8 +37,9 @@ type MasterConfig struct {
 	// are told to exit.
 	Setup func(ctx context.Context) (data string, err error)
 	// Teardown, when set, runs once after the workers finished or were
-	// stopped (a script's teardown(data)), never when Setup failed; its
-	// error is the Outcome's TeardownErr.
+	// stopped (a script's teardown(data)), never when Setup failed. What
+	// it records into Registry counts in the results and the thresholds;
+	// its error is the Outcome's TeardownErr.
 	Teardown func(ctx context.Context) error
 	// OnWorkers, when set, is called from the master's loop with a fresh
 	// view of every worker that connected (joining ones included): every
@@ -201,9 +202,24 @@ func RunMaster(ctx context.Context, cfg MasterConfig) (*Outcome, error) {
 	}
 	o := m.run(ctx)
 	if m.cfg.Teardown != nil {
-		o.TeardownErr = m.cfg.Teardown(context.WithoutCancel(ctx))
+		o.TeardownErr = m.teardown(ctx, o.Result)
 	}
 	return o, nil
+}
+
+// teardown runs cfg.Teardown after the last merge and counts what it
+// recorded, as setup's samples are counted and as in a local run: one
+// more tick of the registry, handed to OnTick, and the thresholds judged
+// again.
+func (m *Master) teardown(ctx context.Context, res *engine.Result) error {
+	err := m.cfg.Teardown(context.WithoutCancel(ctx))
+	now := time.Now()
+	m.reg.Tick(now)
+	res.Thresholds = m.evaluate(res.End)
+	if m.cfg.OnTick != nil {
+		m.cfg.OnTick(m.reg, now)
+	}
+	return err
 }
 
 // setup runs cfg.Setup while the loop goes on, so that the ready workers

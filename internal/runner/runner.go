@@ -40,7 +40,8 @@ type Config struct {
 	// Attach records profiles and SQL of the system under test.
 	Attach *Attach
 	// AfterLoad runs when the load has ended, before the summary (a
-	// script's teardown). Its error is reported with the results.
+	// script's teardown). What it records counts in the results and the
+	// thresholds; its error is reported with them.
 	AfterLoad func(ctx context.Context) error
 	// HandleSummary, when set, may take over the end summary (a script's
 	// handleSummary): handled true means the text summary is not printed.
@@ -81,22 +82,26 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 	}
 	prog := &progress{w: cfg.Status, on: cfg.Status != nil && (cfg.Progress || cfg.ProgressEvery > 0), inPlace: cfg.Progress, every: cfg.ProgressEvery, total: total}
 	var outErr error
+	// publish hands a registry tick to the outputs and the caller.
+	publish := func(now time.Time) {
+		for _, o := range outs {
+			if e := o.Tick(reg, now); e != nil && outErr == nil {
+				outErr = e
+			}
+		}
+		if cfg.OnTick != nil {
+			cfg.OnTick(reg, now)
+		}
+	}
 	res, err := engine.Run(ctx, engine.Options{
 		Registry: reg, Scenarios: cfg.Scenarios, Thresholds: cfg.Thresholds,
 		Warmup: cfg.Warmup, Tags: cfg.Tags, Control: cfg.Control,
 		OnTick: func(now time.Time) {
-			for _, o := range outs {
-				if e := o.Tick(reg, now); e != nil && outErr == nil {
-					outErr = e
-				}
-			}
 			prog.tick(reg, now)
 			if at != nil {
 				at.tick(now.Sub(reg.StartTime()))
 			}
-			if cfg.OnTick != nil {
-				cfg.OnTick(reg, now)
-			}
+			publish(now)
 		},
 	})
 	prog.done()
@@ -104,7 +109,7 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 		return nil, nil, err
 	}
 	if cfg.AfterLoad != nil {
-		outErr = errors.Join(outErr, cfg.AfterLoad(context.WithoutCancel(ctx)))
+		outErr = errors.Join(outErr, afterLoad(context.WithoutCancel(ctx), cfg, reg, res, publish))
 	}
 	sum := report.Build(reg, res, cfg.TrendStats)
 	if cfg.Notes != nil {
@@ -128,6 +133,20 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 		outErr = errors.Join(outErr, sum.WriteText(cfg.Stdout, report.TextOptions{Color: cfg.Color}))
 	}
 	return sum, res, errors.Join(err, outErr)
+}
+
+// afterLoad runs cfg.AfterLoad and counts what it recorded, as setup's
+// samples are counted and as k6 counts teardown's: the engine's last tick
+// is over, so it ticks the registry once more, publishes that tick and
+// judges the thresholds again. The run's duration stays the load's,
+// which setup's time is not part of either.
+func afterLoad(ctx context.Context, cfg Config, reg *metrics.Registry, res *engine.Result, publish func(time.Time)) error {
+	err := cfg.AfterLoad(ctx)
+	now := time.Now()
+	reg.Tick(now)
+	res.Thresholds = engine.Evaluate(reg, cfg.Thresholds, res.End.Sub(res.Start)-cfg.Warmup)
+	publish(now)
+	return err
 }
 
 // ConfigError is a mistake in the test's configuration, found before it ran.
