@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/surgeload/surge/internal/cluster"
+	"github.com/surgeload/surge/internal/engine"
 	"github.com/surgeload/surge/internal/js"
 	"github.com/surgeload/surge/internal/metrics"
 	"github.com/surgeload/surge/internal/output"
@@ -103,7 +105,10 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 	if script != nil {
 		defer script.Close()
 	}
-	board := &workerBoard{}
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	halt := &dashboardStop{cancel: cancelRun, log: clearLine(stderr, live)}
+	board := &workerBoard{stop: halt.Stop}
 	dashTick, dashFinish, err := masterDashboard(ctx, &f, reg, stderr, board)
 	if err != nil {
 		return err
@@ -127,13 +132,15 @@ func masterCmd(ctx context.Context, stdout, stderr io.Writer, args []string) err
 		OnWorkers: board.update,
 	}
 	lifecycle(&mc, script)
-	o, err := cluster.RunMaster(ctx, mc)
+	o, err := cluster.RunMaster(runCtx, mc)
 	if live {
 		fmt.Fprint(stderr, "\r\x1b[K")
 	}
 	if err != nil {
+		dashFinish(nil)
 		return scriptErr(fmt.Errorf("distributed run: %w", err))
 	}
+	halt.mark(ctx, o.Result)
 	outErr = errors.Join(outErr, o.TeardownErr)
 	if len(trend) == 0 {
 		trend = o.TrendStats
@@ -248,11 +255,13 @@ func masterHandleSummary(ctx context.Context, s *js.Script, sum *report.Summary,
 	return s.HandleSummary(context.WithoutCancel(ctx), buf.Bytes(), stdout, stderr)
 }
 
-// workerBoard carries the master's per-worker view to the dashboard's
-// Workers tab: serveDashboard sets show, and the master's loop calls
-// update every second (and while it waits for its workers).
+// workerBoard connects the master to its dashboard. It carries the
+// master's per-worker view to the Workers tab (serveDashboard sets show,
+// and the master's loop calls update every second and while it waits for
+// its workers), and the page's Stop button to stop, which ends the run.
 type workerBoard struct {
 	show func(now time.Time, ws []cluster.WorkerView)
+	stop func()
 }
 
 func (b *workerBoard) update(now time.Time, ws []cluster.WorkerView) {
@@ -262,9 +271,9 @@ func (b *workerBoard) update(now time.Time, ws []cluster.WorkerView) {
 }
 
 // masterDashboard serves the live dashboard of the merged registry for
-// --dashboard, with the Workers tab fed through board. The run cannot be
-// steered from it (no engine control on the master). Without --dashboard
-// both functions do nothing.
+// --dashboard, with the Workers tab fed through board. Its Stop calls
+// board.stop; its users form and reset are refused, as the master has no
+// engine control. Without --dashboard both functions do nothing.
 func masterDashboard(ctx context.Context, f *runFlags, reg *metrics.Registry, stderr io.Writer, board *workerBoard) (func(time.Time), func(*report.Summary), error) {
 	if f.dashboard.addr == "" {
 		return func(time.Time) {}, func(*report.Summary) {}, nil
@@ -280,13 +289,46 @@ func masterDashboard(ctx context.Context, f *runFlags, reg *metrics.Registry, st
 	return onTick, finish, nil
 }
 
+// stoppedFromDashboard is the Aborted of a run ended by the dashboard's
+// Stop, as surge run's engine words it.
+const stoppedFromDashboard = "stopped from the dashboard"
+
+// dashboardStop is the master dashboard's Stop: it cancels the run's
+// context as Ctrl-C cancels the command's, so the workers stop gracefully,
+// their last results are merged, and the summary, exports and
+// handleSummary() follow as after Ctrl-C.
+type dashboardStop struct {
+	cancel  context.CancelFunc
+	log     io.Writer
+	pressed atomic.Bool
+}
+
+// Stop ends the run; it may be called any number of times, from any
+// goroutine.
+func (d *dashboardStop) Stop() {
+	if !d.pressed.Swap(true) {
+		fmt.Fprintln(d.log, "master: Stop was pressed on the dashboard")
+	}
+	d.cancel()
+}
+
+// mark records a run that Stop interrupted as surge run records one:
+// aborted, stopped from the dashboard, not interrupted, so it exits 0
+// rather than 105. A Ctrl-C (ctx ended), or an abort of the master's own,
+// keeps its outcome.
+func (d *dashboardStop) mark(ctx context.Context, res *engine.Result) {
+	if d.pressed.Load() && ctx.Err() == nil && res.Interrupted {
+		res.Aborted, res.Interrupted = stoppedFromDashboard, false
+	}
+}
+
 // clusterExit maps the outcome to the exit codes of surge run.
 func clusterExit(o *cluster.Outcome, f *runFlags) error {
 	res := o.Result
 	switch {
 	case res.Failed():
 		return &silentError{code: ExitThresholdsFailed}
-	case res.Aborted != "":
+	case res.Aborted != "" && res.Aborted != stoppedFromDashboard:
 		return fmt.Errorf("the run was aborted: %s", res.Aborted)
 	case res.Exceptions > 0 && !f.noExceptionExit:
 		return &silentError{code: ExitIterationErrors}

@@ -32,8 +32,12 @@ func serveDashboard(ctx context.Context, o dashboardOptions) (func(time.Time), f
 	if err != nil {
 		return nil, nil, err
 	}
+	var stopRun func() // nil: the Control's Stop
+	if o.Workers != nil {
+		stopRun = o.Workers.stop
+	}
 	srv, err := dashboard.Start(dashboard.Options{Addr: o.Addr, Token: o.Token, Registry: o.Registry, Control: o.Control,
-		Config: o.Config, Linger: keep, Report: dashboardReport(o), Distributed: o.Workers != nil})
+		Stop: stopRun, Config: o.Config, Linger: keep, Report: dashboardReport(o), Distributed: o.Workers != nil})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -28,6 +28,14 @@
 // distributed master has no Control, so it shows only the total users and
 // the stages of its --stage flags.
 //
+// What the page may steer depends on the run, and the state says so
+// (Controls): a local run's engine Control obeys everything; a
+// distributed master has no Control, only Options.Stop, which ends its run
+// as Ctrl-C does (the workers stop, their results are merged), since its
+// users come from the script and flags shipped to the workers and its
+// statistics are merged from theirs. The page disables what the run does
+// not obey and says why; the server refuses it with 409 and the same line.
+//
 // A distributed master's dashboard (Options.Distributed) has a Workers
 // tab: one row per worker (WorkerRow: state, users, request rate of the
 // last second, CPU, last heartbeat, segments), given by SetWorkers from

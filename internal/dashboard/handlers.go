@@ -106,15 +106,16 @@ func (s *Server) drop(c chan []byte) {
 }
 
 func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) {
-	if !s.steerable(w) {
+	if !s.steerable(w, s.ctl.Stop) {
 		return
 	}
-	s.o.Control.Stop()
+	s.stopped.Store(true)
+	s.o.Stop()
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "stopping"})
 }
 
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
-	if !s.steerable(w) {
+	if !s.steerable(w, s.ctl.Reset) {
 		return
 	}
 	s.resetRq.Store(true)
@@ -122,7 +123,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
-	if !s.steerable(w) {
+	if !s.steerable(w, s.ctl.Users) {
 		return
 	}
 	t, err := parseTarget(r.FormValue("users"), r.FormValue("spawn_rate"))
@@ -154,14 +155,15 @@ func parseTarget(users, rate string) (Target, error) {
 	return t, nil
 }
 
-// steerable answers the control requests that cannot be obeyed.
-func (s *Server) steerable(w http.ResponseWriter) bool {
+// steerable answers a control request that cannot be obeyed: one the run
+// does not offer (offered false), or any once the run has finished.
+func (s *Server) steerable(w http.ResponseWriter, offered bool) bool {
 	s.mu.Lock()
 	finished := s.finished
 	s.mu.Unlock()
 	switch {
-	case s.o.Control == nil:
-		writeJSON(w, http.StatusConflict, map[string]string{"error": "this run cannot be steered"})
+	case !offered:
+		writeJSON(w, http.StatusConflict, map[string]string{"error": s.ctl.Why})
 	case finished:
 		writeJSON(w, http.StatusConflict, map[string]string{"error": "the run has finished: the dashboard only shows its results now"})
 	default:

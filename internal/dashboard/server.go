@@ -40,8 +40,12 @@ type Options struct {
 	Addr     string // HOST:PORT; DefaultAddr when empty
 	Token    string // required by every request when set
 	Registry *metrics.Registry
-	Control  *engine.Control   // nil: the run cannot be steered (and has no user mix)
+	Control  *engine.Control   // nil: no users form, no reset, no user mix
 	Config   map[string]string // how the test was run; "stage" marks the charts
+	// Stop is what the page's Stop button calls; nil means Control's
+	// Stop. A distributed master, which has no Control, sets it to end
+	// its run as Ctrl-C does. Neither: the run cannot be steered.
+	Stop func()
 	// Linger keeps the dashboard up after Finish, as Locust's web UI stays
 	// up after a test: that long when positive, until Close when negative
 	// (KeepUntilClosed). Zero shuts it down once open pages got the end.
@@ -66,7 +70,9 @@ type Server struct {
 	srv     *http.Server
 	col     *collector
 	stages  []float64
+	ctl     Controls
 	resetRq atomic.Bool
+	stopped atomic.Bool // Stop was pressed
 	done    chan struct{}
 
 	mu       sync.Mutex
@@ -99,7 +105,10 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", o.Addr, err)
 	}
-	s := &Server{o: o, ln: ln, col: newCollector(o.Registry), stages: stageMarks(o.Config["stage"]),
+	if o.Stop == nil && o.Control != nil {
+		o.Stop = o.Control.Stop
+	}
+	s := &Server{o: o, ln: ln, ctl: controls(o), col: newCollector(o.Registry), stages: stageMarks(o.Config["stage"]),
 		done: make(chan struct{}), clients: map[chan []byte]struct{}{}}
 	s.workers = []WorkerRow{}
 	s.stats = Stats{Status: "starting", Requests: []Row{}, Failures: []ErrorRow{}, Exceptions: []ErrorRow{}, Checks: []CheckRow{}, Mix: []MixRow{}}
@@ -143,7 +152,7 @@ func (s *Server) Tick(now time.Time) {
 	st.Status = "running"
 	mix := s.o.Control.UserMix()
 	st.Mix, p.ScenarioUsers = mixRows(mix), scenarioUsers(mix)
-	if s.o.Control.Stopped() {
+	if s.stopped.Load() || s.o.Control.Stopped() {
 		st.Status = "stopping"
 	}
 	meta := runMeta{Start: reg.StartTime(), Warmup: reg.Warmup().Seconds(), Stages: s.marks()}
@@ -267,6 +276,8 @@ type initState struct {
 	// rows of its Workers tab.
 	Distributed bool        `json:"distributed"`
 	Workers     []WorkerRow `json:"workers"`
+	// Controls are the steering controls this run obeys.
+	Controls Controls `json:"controls"`
 }
 
 func (s *Server) initLocked() initState {
@@ -280,7 +291,7 @@ func (s *Server) initLocked() initState {
 	}
 	return initState{runMeta: runMeta{Start: s.o.Registry.StartTime(), Warmup: s.o.Registry.Warmup().Seconds(), Stages: s.marks()},
 		Config: cfg, Points: append([]Point{}, pts...), Stats: s.stats, Attachments: attachmentInfos(s.attached),
-		Distributed: s.o.Distributed, Workers: s.workers}
+		Distributed: s.o.Distributed, Workers: s.workers, Controls: s.ctl}
 }
 
 // marks are the stage boundaries in seconds: the engine's StageMarks

@@ -4,7 +4,7 @@
 
 const MAX_POINTS = 3600;
 const COLORS = ["#2563eb", "#ea8c00", "#dc2626", "#7c3aed", "#16a34a", "#0891b2", "#db2777", "#65a30d"];
-const state = { meta: null, points: [], stats: null, sorts: {}, tab: "charts", es: null, attachments: [], drawn: {}, workers: [] };
+const state = { meta: null, points: [], stats: null, sorts: {}, tab: "charts", es: null, attachments: [], drawn: {}, workers: [], controls: {} };
 
 const $ = (sel) => document.querySelector(sel);
 const fmt = (v, d = 2) => (v == null || !isFinite(v)) ? "–" : Number(v).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: 0 });
@@ -20,6 +20,7 @@ function connect() {
     const d = JSON.parse(e.data);
     state.meta = d;
     state.points = d.points || [];
+    setControls(d.controls || {});
     setStats(d.stats);
     setAttachments(d.attachments || []);
     $("#workers-tab").hidden = $("#workers-download").hidden = !d.distributed;
@@ -61,7 +62,23 @@ function setStatus(s) {
   el.className = "pill " + s;
   document.body.dataset.status = s;
   const live = s === "running" || s === "starting";
-  for (const b of ["#stop", "#reset", "#users-form button"]) $(b).disabled = !live;
+  const c = state.controls;
+  $("#stop").disabled = !live || !c.stop;
+  $("#reset").disabled = !live || !c.reset;
+  for (const el of $("#users-form").elements) el.disabled = !live || !c.users;
+}
+
+// setControls marks the steering controls this run does not obey (a
+// distributed master obeys only Stop): they stay disabled, and say why on
+// hover and next to them.
+function setControls(c) {
+  state.controls = c;
+  for (const [key, sel] of [["stop", "#stop"], ["users", "#users-form"], ["reset", "#reset"]]) {
+    $(sel).classList.toggle("unavailable", !c[key]);
+    $(sel).title = c[key] ? "" : c.why || "";
+  }
+  $("#steer-note").textContent = c.why || "";
+  $("#steer-note").hidden = !c.why;
 }
 
 function setStats(st) {
@@ -125,7 +142,11 @@ async function post(path, body) {
 $("#stop").addEventListener("click", async () => {
   // the run may have finished (and said so) before the answer to the stop
   // arrives: "stopping" must not replace "finished"
-  if (await post("api/stop") && state.stats && state.stats.status !== "finished") { message("Stopping: running iterations get their graceful stop, then the run ends."); setStatus("stopping"); }
+  if (await post("api/stop") && state.stats && state.stats.status !== "finished") {
+    message(state.meta && state.meta.distributed ? "Stopping: the workers stop their load gracefully, then the master merges their results and the run ends."
+      : "Stopping: running iterations get their graceful stop, then the run ends.");
+    setStatus("stopping");
+  }
 });
 $("#reset").addEventListener("click", async () => {
   if (await post("api/reset")) message("Statistics are reset at the next tick (charts keep their history).", "ok");
