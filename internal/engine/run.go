@@ -16,7 +16,7 @@ type Options struct {
 	Registry   *metrics.Registry
 	Scenarios  []*Scenario
 	Thresholds []*metrics.Threshold
-	Warmup     time.Duration     // samples before this are kept out of the results
+	Warmup     time.Duration     // the load's first part, kept out of the results (not setup's samples)
 	Tags       map[string]string // added to every sample
 	// OnTick is called after every registry tick, from the ticking goroutine.
 	OnTick func(now time.Time)

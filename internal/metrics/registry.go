@@ -97,10 +97,14 @@ func NewRegistry() *Registry {
 
 // Start sets the run's time origin and the warm-up window whose samples are
 // kept out of the totals (they still appear, marked, in the time series).
+// Samples recorded before it (a script's setup()) are folded now, into the
+// totals and a point of second 0: they are not the load, so never its
+// warm-up, whose window only begins here.
 func (r *Registry) Start(t time.Time, warmup time.Duration) {
 	r.mu.Lock()
-	r.start, r.warmup, r.lastTick = t, warmup, t
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	r.start, r.warmup = t, warmup
+	r.foldLocked(t, 0, false)
 }
 
 // StartTime is the run's time origin.
@@ -181,7 +185,16 @@ func (r *Registry) Set(m *Metric, t *TagSet, v float64) {
 func (r *Registry) Tick(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sec := int(now.Sub(r.start) / time.Second)
+	// samples folded now were recorded since the previous tick: they belong
+	// to the warm-up if the middle of that interval is inside it
+	mid := r.lastTick.Add(now.Sub(r.lastTick) / 2)
+	inWarmup := r.warmup > 0 && mid.Sub(r.start) < r.warmup
+	r.foldLocked(now, int(now.Sub(r.start)/time.Second), inWarmup)
+}
+
+// foldLocked moves what the shards hold into second sec of the series, and
+// into either their totals or their warm-up.
+func (r *Registry) foldLocked(now time.Time, sec int, inWarmup bool) {
 	for _, sh := range r.shards {
 		sh.mu.Lock()
 		for _, k := range sh.keys {
@@ -195,10 +208,6 @@ func (r *Registry) Tick(now time.Time) {
 		}
 		sh.mu.Unlock()
 	}
-	// samples folded now were recorded since the previous tick: they belong
-	// to the warm-up if the middle of that interval is inside it
-	mid := r.lastTick.Add(now.Sub(r.lastTick) / 2)
-	inWarmup := r.warmup > 0 && mid.Sub(r.start) < r.warmup
 	for _, s := range r.list {
 		if s.cur.Count == 0 {
 			continue

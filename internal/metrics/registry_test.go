@@ -173,3 +173,46 @@ func TestDeltasMergeExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestStartCountsEarlierSamples: samples recorded before Start (a script's
+// setup()) are not part of the load, so they count in the totals whatever
+// the warm-up, in a point of second 0 not marked as warm-up; the load's
+// samples inside the warm-up are still kept out.
+func TestStartCountsEarlierSamples(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		warmup            time.Duration
+		total, inWarmup   float64
+		loadPointIsWarmup bool
+	}{
+		{"no warm-up", 0, 3 + 4, 0, false},
+		{"2s warm-up", 2 * time.Second, 3, 4, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewRegistry()
+			m := r.Builtin.HTTPReqs
+			r.Shard(0).Add(m, nil, 1) // before the start
+			r.Shard(1).Add(m, nil, 2)
+			start := time.Unix(1000, 0)
+			r.Start(start, tc.warmup)
+			r.Shard(0).Add(m, nil, 4) // the load's first second
+			r.Tick(start.Add(time.Second))
+			s := r.Series()[0]
+			if s.Total.Sum != tc.total || s.Warmup.Sum != tc.inWarmup {
+				t.Errorf("total %v, warm-up %v; want %v and %v", s.Total.Sum, s.Warmup.Sum, tc.total, tc.inWarmup)
+			}
+			want := []Point{
+				{Second: 0, Count: 2, Sum: 3, Min: 1, Max: 2},
+				{Second: 1, Count: 1, Sum: 4, Min: 4, Max: 4, Warmup: tc.loadPointIsWarmup},
+			}
+			if len(s.Points) != len(want) {
+				t.Fatalf("points %+v, want %+v", s.Points, want)
+			}
+			for i := range want {
+				if s.Points[i] != want[i] {
+					t.Errorf("point %d = %+v, want %+v", i, s.Points[i], want[i])
+				}
+			}
+		})
+	}
+}

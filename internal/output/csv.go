@@ -2,6 +2,7 @@ package output
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,13 +14,14 @@ import (
 
 // CSV writes Locust's two files: PREFIX_stats.csv, one row per request name
 // plus "Aggregated", and PREFIX_stats_history.csv, one aggregated row per
-// second.
+// second, the last (partial) one included, as Locust writes one for every
+// interval, the final one included.
 type CSV struct {
 	prefix string
 	hf     *os.File
 	hw     *csv.Writer
-	seen   map[int]bool
 	last   int
+	reg    *metrics.Registry // from Tick, for the last rows at Close
 }
 
 var historyHeader = []string{"Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s",
@@ -32,15 +34,27 @@ func NewCSV(prefix string) (*CSV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating csv output: %w", err)
 	}
-	c := &CSV{prefix: prefix, hf: f, hw: csv.NewWriter(f), seen: map[int]bool{}, last: -1}
+	c := &CSV{prefix: prefix, hf: f, hw: csv.NewWriter(f), last: -1}
 	c.hw.Write(historyHeader)
 	return c, nil
 }
 
 // Tick appends the aggregated row of every second closed since last time.
 func (c *CSV) Tick(reg *metrics.Registry, now time.Time) error {
+	c.reg = reg
 	sec := int(now.Sub(reg.StartTime()) / time.Second)
 	return c.history(reg, sec-1)
+}
+
+// lastSecond is the latest second any series has a point for.
+func lastSecond(reg *metrics.Registry) int {
+	last := -1
+	for _, se := range reg.Series() {
+		if n := len(se.Points); n > 0 {
+			last = max(last, se.Points[n-1].Second)
+		}
+	}
+	return last
 }
 
 func (c *CSV) history(reg *metrics.Registry, upTo int) error {
@@ -121,10 +135,22 @@ func pointPercentiles(reg *metrics.Registry, s int) (p50, p90, p95, p99 float64)
 func f0(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
-// Close writes PREFIX_stats.csv from the summary.
+// Close writes the history's rows of the seconds still open at the last
+// tick (the run's last second, and what teardown recorded after the load),
+// so that its last running total is the run's, then PREFIX_stats.csv from
+// the summary.
 func (c *CSV) Close(s *report.Summary) error {
-	c.hw.Flush()
-	c.hf.Close()
+	var err error
+	if c.reg != nil {
+		err = c.history(c.reg, lastSecond(c.reg))
+	}
+	if err = errors.Join(err, c.hf.Close()); err != nil {
+		err = fmt.Errorf("writing %s_stats_history.csv: %w", c.prefix, err)
+	}
+	return errors.Join(err, c.writeStats(s))
+}
+
+func (c *CSV) writeStats(s *report.Summary) error {
 	f, err := os.Create(c.prefix + "_stats.csv")
 	if err != nil {
 		return fmt.Errorf("creating csv output: %w", err)

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// warmupScript's setup() makes 1 request, runs one passing and one failing
+// check and adds 2 to a custom counter. Its one iteration makes 1 request
+// at once, inside a 1s warm-up (folded by the first tick, due at 1s), and
+// 2 after 2.1s, which no 1s warm-up can hold: a tick folds what came since
+// the previous one, and that interval's middle is then past 1s. teardown()
+// makes 5.
+const warmupScript = `import http from "k6/http";
+import { check, sleep } from "k6";
+import { Counter } from "k6/metrics";
+const setUp = new Counter("set_up");
+export const options = {
+  scenarios: { s: { executor: "per-vu-iterations", vus: 1, iterations: 1 } },
+};
+export function setup() {
+  const r = http.get(__ENV.BASE + "/setup");
+  check(r, { "setup got 200": (r) => r.status === 200, "setup got 404": (r) => r.status === 404 });
+  setUp.add(2);
+}
+export default function () {
+  http.get(__ENV.BASE + "/work");
+  sleep(2.1);
+  http.get(__ENV.BASE + "/work");
+  http.get(__ENV.BASE + "/work");
+}
+export function teardown() {
+  for (let i = 0; i < 5; i++) { http.get(__ENV.BASE + "/teardown"); }
+}
+`
+
+// TestWarmupCountsSetup: setup() runs before the load, so --warmup, which
+// keeps the load's first part out, leaves its request, checks and custom
+// metric in the results, as without --warmup; only the load's first
+// request is left out. setup()'s samples are tagged as teardown()'s.
+func TestWarmupCountsSetup(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		// 1 in setup, 3 in the load, 5 in teardown; with the warm-up, the
+		// load's first request is left out when the first tick fires
+		// within the warm-up's second, which a busy machine may delay
+		minReqs, maxReqs float64
+	}{
+		{"no warm-up", nil, 1 + 3 + 5, 1 + 3 + 5},
+		{"--warmup 1s", []string{"--warmup", "1s"}, 1 + 2 + 5, 1 + 3 + 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, hits := pathCounter(t)
+			path := writeTestScript(t, "warmup.js", warmupScript)
+			export := filepath.Join(t.TempDir(), "summary.json")
+			ndjson := filepath.Join(t.TempDir(), "out.ndjson")
+			t.Setenv("BASE", srv.URL)
+			args := append([]string{"run", "--no-save", "--summary-export", export, "--out", "json=" + ndjson}, tc.args...)
+			code, stdout, stderr := runCLI(t, context.Background(), append(args, path)...)
+			if code != ExitOK {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitOK, stdout, stderr)
+			}
+			for p, want := range map[string]int64{"/setup": 1, "/work": 3, "/teardown": 5} {
+				if n := hits[p].Load(); n != want {
+					t.Errorf("server saw %d requests to %s, want %d", n, p, want)
+				}
+			}
+			sum := readSummary(t, export)
+			if got := sum.value("http_reqs", "count"); got < tc.minReqs || got > tc.maxReqs {
+				t.Errorf("summary export http_reqs count = %v, want %v to %v (setup's and teardown's requests counted)", got, tc.minReqs, tc.maxReqs)
+			}
+			for _, c := range []struct {
+				metric, key string
+				want        float64
+			}{
+				{"set_up", "count", 2},
+				{"checks", "passes", 1},
+				{"checks", "fails", 1},
+				{"iterations", "count", 1},
+			} {
+				if got := sum.value(c.metric, c.key); got != c.want {
+					t.Errorf("summary export %s %s = %v, want %v", c.metric, c.key, got, c.want)
+				}
+			}
+			reqs := httpReqsByPath(t, ndjson) // every point, the warm-up's included
+			for p, want := range map[string]string{"/setup": "1 scenario= group=", "/work": "3 scenario=s group=", "/teardown": "5 scenario= group="} {
+				if got := reqs[p]; got != want {
+					t.Errorf("--out json: http_reqs to %s: %q, want %q", p, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestClusterWarmupCountsSetup: setup() runs on the master before the
+// workers start; with --warmup its checks and custom metric are in the
+// merged results, as in a local run.
+func TestClusterWarmupCountsSetup(t *testing.T) {
+	srv, hits := pathCounter(t)
+	path := writeTestScript(t, "warmup.js", warmupScript)
+	export := filepath.Join(t.TempDir(), "summary.json")
+	t.Setenv("BASE", srv.URL)
+	m, ws, _ := startCluster(t, 1, path, "--warmup", "1s", "--summary-export", export)
+	if code := m.wait(t, 60*time.Second); code != ExitOK {
+		t.Errorf("master exit code %d, want %d", code, ExitOK)
+	}
+	for _, w := range ws {
+		w.wait(t, 10*time.Second)
+	}
+	if n := hits["/setup"].Load(); n != 1 {
+		t.Errorf("server saw %d requests to /setup, want 1", n)
+	}
+	sum := readSummary(t, export)
+	for _, c := range []struct {
+		metric, key string
+		want        float64
+	}{
+		{"set_up", "count", 2},
+		{"checks", "passes", 1},
+		{"checks", "fails", 1},
+	} {
+		if got := sum.value(c.metric, c.key); got != c.want {
+			t.Errorf("merged summary export %s %s = %v, want %v", c.metric, c.key, got, c.want)
+		}
+	}
+}
+
+// csvScript makes 1 request in setup(), 2×3 in iterations spread over more
+// than two seconds, and 5 in teardown().
+const csvScript = `import http from "k6/http";
+import { sleep } from "k6";
+export const options = {
+  scenarios: { s: { executor: "per-vu-iterations", vus: 2, iterations: 3 } },
+};
+export function setup() { http.get(__ENV.BASE + "/setup"); }
+export default function () { http.get(__ENV.BASE + "/work"); sleep(0.8); }
+export function teardown() {
+  for (let i = 0; i < 5; i++) { http.get(__ENV.BASE + "/teardown"); }
+}
+`
+
+// TestCSVHistoryEndsWithTheTotal: --out csv's history has the run's last
+// (partial) second and teardown()'s requests, so its last running total is
+// the Aggregated count of _stats.csv, which is every request made.
+func TestCSVHistoryEndsWithTheTotal(t *testing.T) {
+	srv, _ := pathCounter(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"quick, under a second", []string{"--url", srv.URL + "/work", "-u", "2", "-i", "20"}, 20},
+		{"script with setup and teardown, over two seconds", []string{writeTestScript(t, "csv.js", csvScript)}, 1 + 6 + 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := filepath.Join(t.TempDir(), "run")
+			t.Setenv("BASE", srv.URL)
+			args := append([]string{"run", "--no-save", "--out", "csv=" + prefix}, tc.args...)
+			code, stdout, stderr := runCLI(t, context.Background(), args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitOK, stdout, stderr)
+			}
+			want := strconv.Itoa(tc.want)
+			stats := readCSV(t, prefix+"_stats.csv")
+			if agg := stats[len(stats)-1]; agg[1] != "Aggregated" || agg[2] != want {
+				t.Errorf("_stats.csv last row %q, want Aggregated with %s requests", agg, want)
+			}
+			hist := readCSV(t, prefix+"_stats_history.csv")
+			if len(hist) < 2 {
+				t.Fatalf("_stats_history.csv has no rows:\n%q", hist)
+			}
+			if last := hist[len(hist)-1]; last[10] != want {
+				t.Errorf("_stats_history.csv last Total Request Count %s, want %s (the _stats.csv total)\n%s", last[10], want, strings.Join(flat(hist), "\n"))
+			}
+		})
+	}
+}
+
+func flat(rows [][]string) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = strings.Join(r, ",")
+	}
+	return out
+}
