@@ -62,27 +62,16 @@ func TestTeardownCountsInResults(t *testing.T) {
 	if code != ExitOK {
 		t.Errorf("exit %d, want %d (thresholds that hold only with teardown's samples)\n%s\n%s", code, ExitOK, stdout, stderr)
 	}
-	for p, want := range map[string]int64{"/setup": 1, "/work": 10, "/teardown": 5} {
-		if n := hits[p].Load(); n != want {
-			t.Errorf("server saw %d requests to %s, want %d", n, p, want)
-		}
-	}
+	wantHits(t, hits, map[string]int64{"/setup": 1, "/work": 10, "/teardown": 5})
 	sum := readSummary(t, export)
-	for _, c := range []struct {
-		metric, key string
-		want        float64
-	}{
+	sum.want(t, "summary export", []metricWant{
 		{"http_reqs", "count", 16},
 		{"http_req_failed", "fails", 16},
 		{"torn_down", "count", 3},
 		{"checks", "passes", 1},
 		{"checks", "fails", 1},
 		{"iterations", "count", 10},
-	} {
-		if got := sum.value(c.metric, c.key); got != c.want {
-			t.Errorf("summary export %s %s = %v, want %v", c.metric, c.key, got, c.want)
-		}
-	}
+	}...)
 	for _, want := range []string{"teardown got 200", "teardown got 404", "torn_down"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("text summary lacks %q:\n%s", want, stdout)
@@ -157,24 +146,41 @@ func TestClusterTeardownCountsInResults(t *testing.T) {
 	for _, w := range ws {
 		w.wait(t, 10*time.Second)
 	}
-	for p, want := range map[string]int64{"/setup": 1, "/work": 10, "/teardown": 5} {
-		if n := hits[p].Load(); n != want {
-			t.Errorf("server saw %d requests to %s, want %d", n, p, want)
-		}
-	}
+	wantHits(t, hits, map[string]int64{"/setup": 1, "/work": 10, "/teardown": 5})
 	sum := readSummary(t, export)
-	for _, c := range []struct {
-		metric, key string
-		want        float64
-	}{
+	sum.want(t, "merged summary export", []metricWant{
 		{"http_reqs", "count", 16},
 		{"torn_down", "count", 3},
 		{"checks", "passes", 1},
 		{"checks", "fails", 1},
 		{"iterations", "count", 10},
-	} {
-		if got := sum.value(c.metric, c.key); got != c.want {
-			t.Errorf("merged summary export %s %s = %v, want %v", c.metric, c.key, got, c.want)
+	}...)
+}
+
+// wantHits reports every path whose count of requests the server saw is
+// not as wanted.
+func wantHits(t *testing.T, hits map[string]*atomic.Int64, want map[string]int64) {
+	t.Helper()
+	for p, w := range want {
+		if n := hits[p].Load(); n != w {
+			t.Errorf("server saw %d requests to %s, want %d", n, p, w)
+		}
+	}
+}
+
+// metricWant is one value a k6 summary export must hold.
+type metricWant struct {
+	metric, key string
+	want        float64
+}
+
+// want reports every value of the export that is not as wanted; what
+// names the export in the messages.
+func (s k6Summary) want(t *testing.T, what string, wants ...metricWant) {
+	t.Helper()
+	for _, w := range wants {
+		if got := s.value(w.metric, w.key); got != w.want {
+			t.Errorf("%s %s %s = %v, want %v", what, w.metric, w.key, got, w.want)
 		}
 	}
 }

@@ -65,28 +65,17 @@ func TestWarmupCountsSetup(t *testing.T) {
 			if code != ExitOK {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitOK, stdout, stderr)
 			}
-			for p, want := range map[string]int64{"/setup": 1, "/work": 3, "/teardown": 5} {
-				if n := hits[p].Load(); n != want {
-					t.Errorf("server saw %d requests to %s, want %d", n, p, want)
-				}
-			}
+			wantHits(t, hits, map[string]int64{"/setup": 1, "/work": 3, "/teardown": 5})
 			sum := readSummary(t, export)
 			if got := sum.value("http_reqs", "count"); got < tc.minReqs || got > tc.maxReqs {
 				t.Errorf("summary export http_reqs count = %v, want %v to %v (setup's and teardown's requests counted)", got, tc.minReqs, tc.maxReqs)
 			}
-			for _, c := range []struct {
-				metric, key string
-				want        float64
-			}{
+			sum.want(t, "summary export", []metricWant{
 				{"set_up", "count", 2},
 				{"checks", "passes", 1},
 				{"checks", "fails", 1},
 				{"iterations", "count", 1},
-			} {
-				if got := sum.value(c.metric, c.key); got != c.want {
-					t.Errorf("summary export %s %s = %v, want %v", c.metric, c.key, got, c.want)
-				}
-			}
+			}...)
 			reqs := httpReqsByPath(t, ndjson) // every point, the warm-up's included
 			for p, want := range map[string]string{"/setup": "1 scenario= group=", "/work": "3 scenario=s group=", "/teardown": "5 scenario= group="} {
 				if got := reqs[p]; got != want {
@@ -116,18 +105,11 @@ func TestClusterWarmupCountsSetup(t *testing.T) {
 		t.Errorf("server saw %d requests to /setup, want 1", n)
 	}
 	sum := readSummary(t, export)
-	for _, c := range []struct {
-		metric, key string
-		want        float64
-	}{
+	sum.want(t, "merged summary export", []metricWant{
 		{"set_up", "count", 2},
 		{"checks", "passes", 1},
 		{"checks", "fails", 1},
-	} {
-		if got := sum.value(c.metric, c.key); got != c.want {
-			t.Errorf("merged summary export %s %s = %v, want %v", c.metric, c.key, got, c.want)
-		}
-	}
+	}...)
 }
 
 // csvScript makes 1 request in setup(), 2×3 in iterations spread over more
