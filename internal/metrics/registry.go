@@ -24,7 +24,6 @@ type Registry struct {
 
 	start    time.Time
 	warmup   time.Duration
-	lastSec  int
 	lastTick time.Time
 	seq      atomic.Uint64
 
@@ -84,7 +83,6 @@ func NewRegistry() *Registry {
 		tagSets: map[string]*TagSet{},
 		series:  map[seriesKey]*Series{},
 		start:   time.Now(),
-		lastSec: -1,
 		Errors:  newErrorLog(200),
 	}
 	r.shards = make([]*Shard, n)
@@ -234,7 +232,6 @@ func (r *Registry) foldLocked(now time.Time, sec int, inWarmup bool) {
 		}
 		s.cur.Reset()
 	}
-	r.lastSec = sec
 	r.lastTick = now
 }
 
