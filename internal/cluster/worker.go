@@ -237,6 +237,12 @@ func (w *worker) serve(ctx, parent context.Context) error {
 				return err
 			}
 		case err := <-recvErr:
+			// the receiver queued every message before the error, and
+			// select may pick the error first: a Stop (a refusal, the
+			// end of the run) that came before the stream ended counts
+			if done, err := w.applyQueued(runCtx, msgs, stopRuns); done || err != nil {
+				return err
+			}
 			stopRuns()
 			return &LostMasterError{Why: "its stream ended: " + status.Convert(err).Message()}
 		case <-w.kick:
@@ -276,27 +282,34 @@ func (w *worker) sendFailed(ctx context.Context, serr error, msgs <-chan *ToWork
 	}
 	wait := time.NewTimer(time.Second)
 	defer wait.Stop()
-	ended := false
 	for {
-		var m *ToWorker
-		if ended {
-			select { // the receiver queued every message before the error
-			case m = <-msgs:
-			default:
-				return lost()
+		select {
+		case m := <-msgs:
+			if done, err := w.apply(ctx, m, stopRuns); done || err != nil {
+				return err
 			}
-		} else {
-			select {
-			case m = <-msgs:
-			case <-recvErr:
-				ended = true
-				continue
-			case <-wait.C:
-				return lost()
+		case <-recvErr: // the receiver queued every message before the error
+			if done, err := w.applyQueued(ctx, msgs, stopRuns); done || err != nil {
+				return err
 			}
+			return lost()
+		case <-wait.C:
+			return lost()
 		}
-		if done, err := w.apply(ctx, m, stopRuns); done || err != nil {
-			return err
+	}
+}
+
+// applyQueued applies the messages already received, until one ends the
+// run; done means one did.
+func (w *worker) applyQueued(ctx context.Context, msgs <-chan *ToWorker, stopRuns context.CancelFunc) (bool, error) {
+	for {
+		select {
+		case m := <-msgs:
+			if done, err := w.apply(ctx, m, stopRuns); done || err != nil {
+				return true, err
+			}
+		default:
+			return false, nil
 		}
 	}
 }
