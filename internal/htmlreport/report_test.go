@@ -326,3 +326,36 @@ func TestReportEmptyRun(t *testing.T) {
 		t.Error("empty run drew a chart")
 	}
 }
+
+// TestTimelineOfMergedPoints: a run long enough that the registry merged
+// its old points into buckets charts every second still, with the same
+// requests in all and the users it had.
+func TestTimelineOfMergedPoints(t *testing.T) {
+	defer func(r, o int) { metrics.RecentSeconds, metrics.OldBuckets = r, o }(metrics.RecentSeconds, metrics.OldBuckets)
+	metrics.RecentSeconds, metrics.OldBuckets = 60, 30
+	const seconds = 600
+	_, reg := syntheticRun(seconds, 0, -1)
+	series := reg.Series()
+	merged := false
+	for _, s := range series {
+		merged = merged || s.Points[0].Width() > 1
+	}
+	if !merged {
+		t.Fatal("no point was merged: the test does not test merging")
+	}
+	tl := timeline(series, pickSources(reg, series))
+	if len(tl) != seconds {
+		t.Fatalf("%d seconds charted, want %d", len(tl), seconds)
+	}
+	var reqs float64
+	for i, s := range tl {
+		reqs += s.Reqs
+		if !s.any || !s.hasLat || s.VUs < 1 || s.VUs > 10 {
+			t.Errorf("second %d: %+v", i, s)
+		}
+	}
+	want := float64(reg.Total(reg.Builtin.HTTPReqFailed).Count)
+	if math.Abs(reqs-want) > 1e-6*want {
+		t.Errorf("charted %v requests, the run made %v", reqs, want)
+	}
+}

@@ -48,12 +48,15 @@ type part struct {
 }
 
 // timeline merges every tag set of the chosen metrics into one sample per
-// second, from second 0 to the last second seen.
+// second, from second 0 to the last second seen. A point that merges older
+// seconds (metrics.RecentSeconds) is spread evenly over the seconds it
+// covers: its rates and user count hold for each, its percentiles too.
 func timeline(series []*metrics.Series, src sources) []sample {
 	last := -1
 	for _, s := range series {
 		if n := len(s.Points); n > 0 && isSource(s.Metric, src) {
-			last = max(last, s.Points[n-1].Second)
+			p := s.Points[n-1]
+			last = max(last, p.Second+p.Width()-1)
 		}
 	}
 	if last < 0 {
@@ -69,25 +72,27 @@ func timeline(series []*metrics.Series, src sources) []sample {
 			continue
 		}
 		for _, p := range s.Points {
-			if p.Second < 0 || p.Second > last {
-				continue
-			}
-			o := &out[p.Second]
-			o.any = true
-			o.Warmup = o.Warmup || p.Warmup
-			switch s.Metric {
-			case src.Rate:
-				if src.rateIsRate {
-					o.Reqs += float64(p.Count)
-					o.Fails += float64(p.Nonzero)
-				} else {
-					o.Reqs += p.Sum
+			w := p.Width()
+			share := 1 / float64(w)
+			for sec := max(p.Second, 0); sec < p.Second+w && sec <= last; sec++ {
+				o := &out[sec]
+				o.any = true
+				o.Warmup = o.Warmup || p.Warmup
+				switch s.Metric {
+				case src.Rate:
+					if src.rateIsRate {
+						o.Reqs += float64(p.Count) * share
+						o.Fails += float64(p.Nonzero) * share
+					} else {
+						o.Reqs += p.Sum * share
+					}
+				case src.Latency:
+					n := max(p.Count/int64(w), 1)
+					parts[sec] = append(parts[sec], part{n, p.Min, p.P50, p.P90, p.P95, p.P99, p.Max})
+				case src.VU:
+					o.VUs += p.Max
+					o.hasVUs = true
 				}
-			case src.Latency:
-				parts[p.Second] = append(parts[p.Second], part{p.Count, p.Min, p.P50, p.P90, p.P95, p.P99, p.Max})
-			case src.VU:
-				o.VUs += p.Max
-				o.hasVUs = true
 			}
 		}
 	}

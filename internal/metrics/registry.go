@@ -30,6 +30,10 @@ type Registry struct {
 	keepDeltas bool
 	deltas     []Delta
 
+	// res and cut are the retention buckets (see RecentSeconds): points
+	// before second cut are merged into buckets res seconds wide.
+	res, cut int
+
 	// Builtin holds k6's built-in metrics, created with the registry.
 	Builtin *Builtin
 	// Errors collects distinct errors and exceptions with their counts.
@@ -69,6 +73,10 @@ type Point struct {
 	P95     float64
 	P99     float64
 	Warmup  bool
+	// Span is how many seconds the point covers when it merges older
+	// seconds (see RecentSeconds); 0 for a point of one second. Width
+	// reads it.
+	Span int `json:",omitempty"`
 }
 
 // NewRegistry returns a registry with k6's built-in metrics and enough
@@ -233,6 +241,7 @@ func (r *Registry) foldLocked(now time.Time, sec int, inWarmup bool) {
 		s.cur.Reset()
 	}
 	r.lastTick = now
+	r.retainLocked(sec)
 }
 
 func (r *Registry) seriesLocked(k seriesKey) *Series {

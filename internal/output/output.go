@@ -70,21 +70,28 @@ func Parse(spec string) (Output, error) {
 	return nil, fmt.Errorf("--out %q: unknown output %q (surge has json, csv, prometheus, prometheus-rw, otlp and influxdb)", spec, kind)
 }
 
-// cursor remembers how many points of each series an output has written.
+// cursor remembers, for each series, the first second an output has not
+// written yet. It goes by seconds, not indexes, because a long run merges
+// old points (metrics.RecentSeconds), which moves the newer ones.
 type cursor map[*metrics.Series]int
 
 // fresh returns the points of se not yet written, keeping back the last one
 // while it may still grow (a point is final once a later second exists or
 // final is set).
 func (c cursor) fresh(se *metrics.Series, final bool) []metrics.Point {
-	from := c[se]
+	next, seen := c[se]
 	to := len(se.Points)
 	if !final && to > 0 {
 		to--
 	}
+	from := to
+	for from > 0 && (!seen || se.Points[from-1].Second >= next) {
+		from--
+	}
 	if to <= from {
 		return nil
 	}
-	c[se] = to
+	last := se.Points[to-1]
+	c[se] = last.Second + last.Width()
 	return se.Points[from:to]
 }

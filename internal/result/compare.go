@@ -130,7 +130,7 @@ func (r *Result) perSecondMean(metric string, filter []metrics.Tag) []float64 {
 }
 
 func (r *Result) perSecondCount(metric string) []float64 {
-	return collect(r.perSecond(metric, nil), func(p *metrics.Point) (float64, bool) { return p.Sum, true })
+	return collect(r.perSecond(metric, nil), func(p *metrics.Point) (float64, bool) { return p.Sum / float64(p.Width()), true })
 }
 
 func (r *Result) perSecondRate(metric string) []float64 {

@@ -109,7 +109,9 @@ func DefaultPath(dir string, t time.Time) string {
 }
 
 // perSecond sums a metric's points per second across its series
-// (optionally only series whose tags contain filter).
+// (optionally only series whose tags contain filter). The older seconds of
+// a long run are buckets of several (metrics.RecentSeconds), the same in
+// every series; a bucket's point has its Span.
 func (r *Result) perSecond(metric string, filter []metrics.Tag) map[int]*metrics.Point {
 	out := map[int]*metrics.Point{}
 	for _, s := range r.Series {
@@ -128,6 +130,7 @@ func (r *Result) perSecond(metric string, filter []metrics.Tag) map[int]*metrics
 			q.Count += p.Count
 			q.Sum += p.Sum
 			q.Nonzero += p.Nonzero
+			q.Span = max(q.Span, p.Span)
 		}
 	}
 	return out
