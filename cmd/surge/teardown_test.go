@@ -78,7 +78,7 @@ func TestTeardownCountsInResults(t *testing.T) {
 		}
 	}
 	reqs := httpReqsByPath(t, ndjson)
-	for p, want := range map[string]string{"/setup": "1 scenario= group=", "/work": "10 scenario=s group=", "/teardown": "5 scenario= group="} {
+	for p, want := range map[string]string{"/setup": "1 scenario= group=::setup", "/work": "10 scenario=s group=", "/teardown": "5 scenario= group=::teardown"} {
 		if got := reqs[p]; got != want {
 			t.Errorf("--out json: http_reqs to %s: %q, want %q (teardown's tagged as setup's)", p, got, want)
 		}
@@ -182,5 +182,41 @@ func (s k6Summary) want(t *testing.T, what string, wants ...metricWant) {
 		if got := s.value(w.metric, w.key); got != w.want {
 			t.Errorf("%s %s %s = %v, want %v", what, w.metric, w.key, got, w.want)
 		}
+	}
+}
+
+// TestSetupTeardownGroups: what setup() and teardown() do is tagged
+// group "::setup" and "::teardown" (groups inside nest below), as in k6,
+// so a threshold can single them out, and scenario:default holds only the
+// load. A threshold that miscounts them fails the run (99).
+func TestSetupTeardownGroups(t *testing.T) {
+	srv := okServer(t)
+	for _, tc := range []struct {
+		name, setupCount string
+		code             int
+	}{{"counted", "1", 0}, {"miscounted", "2", 99}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeTestScript(t, "groups.js", `import http from "k6/http";
+import { check, group } from "k6";
+export const options = { vus: 1, iterations: 2, thresholds: {
+  "http_reqs{group:::setup}": ["count==`+tc.setupCount+`"],
+  "http_reqs{group:::setup::login}": ["count==1"],
+  "checks{group:::setup::login}": ["rate==1"],
+  "http_reqs{group:::teardown}": ["count==1"],
+  "http_reqs{scenario:default}": ["count==2"],
+  http_reqs: ["count==5"],
+} };
+export function setup() {
+  group("login", () => { check(http.get(__ENV.BASE + "/login"), { ok: (r) => r.status === 200 }); });
+  http.get(__ENV.BASE + "/prepare");
+}
+export default function () { http.get(__ENV.BASE + "/"); }
+export function teardown() { http.get(__ENV.BASE + "/cleanup"); }`)
+			t.Setenv("BASE", srv.URL)
+			code, stdout, stderr := runCLI(t, context.Background(), "run", "--no-save", path)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
+			}
+		})
 	}
 }

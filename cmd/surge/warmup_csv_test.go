@@ -77,7 +77,7 @@ func TestWarmupCountsSetup(t *testing.T) {
 				{"iterations", "count", 1},
 			}...)
 			reqs := httpReqsByPath(t, ndjson) // every point, the warm-up's included
-			for p, want := range map[string]string{"/setup": "1 scenario= group=", "/work": "3 scenario=s group=", "/teardown": "5 scenario= group="} {
+			for p, want := range map[string]string{"/setup": "1 scenario= group=::setup", "/work": "3 scenario=s group=", "/teardown": "5 scenario= group=::teardown"} {
 				if got := reqs[p]; got != want {
 					t.Errorf("--out json: http_reqs to %s: %q, want %q", p, got, want)
 				}

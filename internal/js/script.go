@@ -190,7 +190,7 @@ func (s *Script) Setup(ctx context.Context) error {
 	if d := time.Duration(s.Options.SetupTimeout); d > 0 {
 		limit = d
 	}
-	v, err := ctl.callWithTimeout(ctx, limit, "setup", fn)
+	v, err := ctl.inPhase("setup", func() (sobek.Value, error) { return ctl.callWithTimeout(ctx, limit, "setup", fn) })
 	if err != nil {
 		return s.phaseError("setup", err)
 	}
@@ -223,7 +223,10 @@ func (s *Script) Teardown(ctx context.Context) error {
 	}
 	ctl := s.ctl
 	fn, _ := sobek.AssertFunction(ctl.exports.Get("teardown"))
-	if _, err := ctl.callWithTimeout(ctx, s.cfg.InitTimeout, "teardown", fn, ctl.setupData()); err != nil {
+	_, err := ctl.inPhase("teardown", func() (sobek.Value, error) {
+		return ctl.callWithTimeout(ctx, s.cfg.InitTimeout, "teardown", fn, ctl.setupData())
+	})
+	if err != nil {
 		return s.phaseError("teardown", err)
 	}
 	return nil

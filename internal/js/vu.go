@@ -163,6 +163,17 @@ func (v *VU) callWithTimeout(ctx context.Context, d time.Duration, phase string,
 	return v.call(ctx, fn, args...)
 }
 
+// inPhase runs f with the VU's requests and checks in the group
+// "::setup" or "::teardown", as k6 tags what setup() and teardown() do
+// (a threshold on http_req_duration{group:::setup} reads them; groups
+// inside nest below it).
+func (v *VU) inPhase(phase string, f func() (sobek.Value, error)) (sobek.Value, error) {
+	parent := v.http.Group
+	v.http.Group = "::" + phase
+	defer func() { v.http.Group = parent }()
+	return f()
+}
+
 // call runs fn with the VU's context set to ctx; the runtime is
 // interrupted when ctx ends.
 func (v *VU) call(ctx context.Context, fn sobek.Callable, args ...sobek.Value) (sobek.Value, error) {
