@@ -62,6 +62,8 @@ func TestRunBadInput(t *testing.T) {
 		{"bad trend stat", []string{"run", "--url", srv.URL, "-d", "1s", "--summary-trend-stats", "avg,p95"}, `unknown statistic "p95"`},
 		{"unknown command", []string{"runn"}, `unknown command "runn"`},
 		{"negative threads", []string{"run", "--url", srv.URL, "-d", "1s", "--threads", "-1"}, "--threads -1: want a number of threads"},
+		{"warm-up as long as the test", []string{"run", "--url", srv.URL, "-d", "2s", "--warmup", "2s"}, "--warmup 2s is not shorter than the test (2s): nothing of the load would be measured"},
+		{"warm-up longer than the stages", []string{"run", "--url", srv.URL, "--stage", "1s:2", "--stage", "1s:0", "--warmup", "5s"}, "--warmup 5s is not shorter than the test (2s)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,6 +55,10 @@ func loadJSScript(ctx context.Context, path string, f *runFlags, stdout, stderr 
 			return v, scriptErr(err)
 		}
 	}
+	if err := runner.CheckWarmup(scens, f.warmup); err != nil {
+		s.Close()
+		return runner.Config{}, withCode(ExitUsage, err)
+	}
 	if err := s.Setup(ctx); err != nil {
 		s.Close()
 		return runner.Config{}, scriptErr(err)

@@ -50,9 +50,14 @@ func TestWarmupCountsSetup(t *testing.T) {
 		// load's first request is left out when the first tick fires
 		// within the warm-up's second, which a busy machine may delay
 		minReqs, maxReqs float64
+		iterations       float64
+		note             string
 	}{
-		{"no warm-up", nil, 1 + 3 + 5, 1 + 3 + 5},
-		{"--warmup 1s", []string{"--warmup", "1s"}, 1 + 2 + 5, 1 + 3 + 5},
+		{"no warm-up", nil, 1 + 3 + 5, 1 + 3 + 5, 1, ""},
+		{"--warmup 1s", []string{"--warmup", "1s"}, 1 + 2 + 5, 1 + 3 + 5, 1, "the first 1s are excluded"},
+		// the load (2.1s) ends inside the warm-up: only setup's and
+		// teardown's requests are counted, and the summary says why
+		{"--warmup longer than the load", []string{"--warmup", "1m"}, 1 + 5, 1 + 5, 0, "ended before the warm-up (1m0s) did"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, hits := pathCounter(t)
@@ -74,8 +79,13 @@ func TestWarmupCountsSetup(t *testing.T) {
 				{"set_up", "count", 2},
 				{"checks", "passes", 1},
 				{"checks", "fails", 1},
-				{"iterations", "count", 1},
 			}...)
+			if got := sum.value("iterations", "count"); got != tc.iterations {
+				t.Errorf("summary export iterations count = %v, want %v", got, tc.iterations)
+			}
+			if !strings.Contains(stdout, tc.note) {
+				t.Errorf("summary lacks the note %q:\n%s", tc.note, stdout)
+			}
 			reqs := httpReqsByPath(t, ndjson) // every point, the warm-up's included
 			for p, want := range map[string]string{"/setup": "1 scenario= group=::setup", "/work": "3 scenario=s group=", "/teardown": "5 scenario= group=::teardown"} {
 				if got := reqs[p]; got != want {
@@ -169,4 +179,22 @@ func flat(rows [][]string) []string {
 		out[i] = strings.Join(r, ",")
 	}
 	return out
+}
+
+// TestWarmupLongerThanScriptRefused: a script whose scenarios last a
+// fixed 1s, with --warmup 5s, is refused before setup() runs: nothing of
+// its load would be measured, and setup() must not do its work for a run
+// that does not happen.
+func TestWarmupLongerThanScriptRefused(t *testing.T) {
+	srv, hits := pathCounter(t)
+	path := writeTestScript(t, "short.js", `import http from "k6/http";
+export const options = { vus: 1, duration: "1s" };
+export function setup() { http.get(__ENV.BASE + "/setup"); }
+export default function () { http.get(__ENV.BASE + "/work"); }`)
+	t.Setenv("BASE", srv.URL)
+	code, stdout, stderr := runCLI(t, context.Background(), "run", "--no-save", "--warmup", "5s", path)
+	if code != ExitUsage || !strings.Contains(stderr, "--warmup 5s is not shorter than the test (1s)") {
+		t.Fatalf("exit %d, want %d with the reason\n%s\n%s", code, ExitUsage, stdout, stderr)
+	}
+	wantHits(t, hits, map[string]int64{"/setup": 0, "/work": 0})
 }

@@ -214,7 +214,7 @@ func RunMaster(ctx context.Context, cfg MasterConfig) (*Outcome, error) {
 func (m *Master) teardown(ctx context.Context, res *engine.Result) error {
 	err := m.cfg.Teardown(context.WithoutCancel(ctx))
 	now := time.Now()
-	m.reg.Tick(now)
+	m.reg.TickAfterLoad(now)
 	res.Thresholds = m.evaluate(res.End)
 	if m.cfg.OnTick != nil {
 		m.cfg.OnTick(m.reg, now)

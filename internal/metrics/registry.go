@@ -198,6 +198,15 @@ func (r *Registry) Tick(now time.Time) {
 	r.foldLocked(now, int(now.Sub(r.start)/time.Second), inWarmup)
 }
 
+// TickAfterLoad is Tick for what was recorded after the load ended (a
+// script's teardown()): like setup()'s samples, it is not the load, so it
+// is never warm-up, even when the load ended inside the warm-up window.
+func (r *Registry) TickAfterLoad(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.foldLocked(now, int(now.Sub(r.start)/time.Second), false)
+}
+
 // foldLocked moves what the shards hold into second sec of the series, and
 // into either their totals or their warm-up.
 func (r *Registry) foldLocked(now time.Time, sec int, inWarmup bool) {

@@ -23,6 +23,7 @@ type Summary struct {
 	Start      time.Time
 	Duration   time.Duration // measured time, warm-up excluded
 	Warmup     time.Duration
+	warmupAll  bool     // the load ended inside the warm-up: Duration is all of it
 	TrendStats []string // which trend statistics to show: avg, min, med, max, p(N)
 	Metrics    []MetricSummary
 	Thresholds []ThresholdSummary
@@ -105,6 +106,7 @@ func Build(reg *metrics.Registry, res *engine.Result, trendStats []string) *Summ
 	s.Duration = res.End.Sub(res.Start) - s.Warmup
 	if s.Duration <= 0 {
 		s.Duration = res.End.Sub(res.Start)
+		s.warmupAll = s.Warmup > 0
 	}
 	subs := map[string][][]metrics.Tag{"http_req_duration": {{{Key: "expected_response", Value: "true"}}}}
 	for _, t := range res.Thresholds {
@@ -295,7 +297,10 @@ func requests(reg *metrics.Registry, series []*metrics.Series, d time.Duration) 
 
 // notes are the sentences a reader must not miss.
 func (s *Summary) notes() {
-	if s.Warmup > 0 {
+	switch {
+	case s.warmupAll:
+		s.Notes = append(s.Notes, fmt.Sprintf("warm-up: the load (%s) ended before the warm-up (%s) did, so only what setup() and teardown() recorded is in these results; shorten --warmup", s.Duration.Round(time.Millisecond), s.Warmup))
+	case s.Warmup > 0:
 		s.Notes = append(s.Notes, fmt.Sprintf("warm-up: the first %s are excluded from these results", s.Warmup))
 	}
 	if s.Dropped > 0 {

@@ -60,6 +60,13 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 	if reg == nil {
 		reg = metrics.NewRegistry()
 	}
+	if err := CheckWarmup(cfg.Scenarios, cfg.Warmup); err != nil {
+		return nil, nil, err
+	}
+	var total time.Duration
+	for _, sc := range cfg.Scenarios {
+		total = max(total, sc.StartTime+sc.Executor.Length())
+	}
 	outs := make([]output.Output, 0, len(cfg.Outs))
 	for _, spec := range cfg.Outs {
 		o, err := output.Parse(spec)
@@ -67,10 +74,6 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 			return nil, nil, &ConfigError{err}
 		}
 		outs = append(outs, o)
-	}
-	var total time.Duration
-	for _, sc := range cfg.Scenarios {
-		total = max(total, sc.StartTime+sc.Executor.Length())
 	}
 	var at *attachment
 	if cfg.Attach.active() {
@@ -143,10 +146,39 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, *engine.Result, erro
 func afterLoad(ctx context.Context, cfg Config, reg *metrics.Registry, res *engine.Result, publish func(time.Time)) error {
 	err := cfg.AfterLoad(ctx)
 	now := time.Now()
-	reg.Tick(now)
+	reg.TickAfterLoad(now)
 	res.Thresholds = engine.Evaluate(reg, cfg.Thresholds, res.End.Sub(res.Start)-cfg.Warmup)
 	publish(now)
 	return err
+}
+
+// CheckWarmup refuses a warm-up that would hold the whole load of
+// scenarios that last a fixed time, so a run that would measure nothing
+// does not start. (A run of iterations may end early; its summary says so
+// when the load ended inside the warm-up.)
+func CheckWarmup(scs []*engine.Scenario, warmup time.Duration) error {
+	var total time.Duration
+	for _, sc := range scs {
+		total = max(total, sc.StartTime+sc.Executor.Length())
+	}
+	if warmup > 0 && warmup >= total && fixedLength(scs) {
+		return &ConfigError{fmt.Errorf("--warmup %s is not shorter than the test (%s): nothing of the load would be measured", warmup, total)}
+	}
+	return nil
+}
+
+// fixedLength reports whether every scenario lasts exactly its Length
+// (a duration or stages), not at most (iterations, a load shape).
+func fixedLength(scs []*engine.Scenario) bool {
+	for _, sc := range scs {
+		switch sc.Executor.(type) {
+		case engine.ConstantVUs, *engine.ConstantVUs, engine.RampingVUs, *engine.RampingVUs,
+			engine.ConstantArrivalRate, *engine.ConstantArrivalRate, engine.RampingArrivalRate, *engine.RampingArrivalRate:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ConfigError is a mistake in the test's configuration, found before it ran.
