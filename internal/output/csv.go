@@ -22,6 +22,9 @@ type CSV struct {
 	hw     *csv.Writer
 	last   int
 	reg    *metrics.Registry // from Tick, for the last rows at Close
+	// the running totals of the rows written: requests and failures up to
+	// the end of the last row's second, warm-up excluded (as in the totals)
+	reqs, fails int64
 }
 
 var historyHeader = []string{"Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s",
@@ -60,15 +63,15 @@ func lastSecond(reg *metrics.Registry) int {
 func (c *CSV) history(reg *metrics.Registry, upTo int) error {
 	b := reg.Builtin
 	type acc struct {
-		dur         *metrics.Agg
-		reqs, fails int64
-		users       float64
+		reqs, fails         int64
+		measured, measFails int64 // outside the warm-up
+		users               float64
 	}
 	var secs = map[int]*acc{}
 	get := func(s int) *acc {
 		a := secs[s]
 		if a == nil {
-			a = &acc{dur: metrics.NewAgg(metrics.Trend)}
+			a = &acc{}
 			secs[s] = a
 		}
 		return a
@@ -83,13 +86,16 @@ func (c *CSV) history(reg *metrics.Registry, upTo int) error {
 				a := get(p.Second)
 				a.reqs += p.Count
 				a.fails += p.Nonzero
+				if !p.Warmup {
+					a.measured += p.Count
+					a.measFails += p.Nonzero
+				}
 			case b.VUs:
 				get(p.Second).users = p.Last
 			}
 		}
 	}
 	total := reg.Total(b.HTTPReqDuration)
-	totalFailed := reg.Total(b.HTTPReqFailed)
 	start := reg.StartTime()
 	for s := c.last + 1; s <= upTo; s++ {
 		a := secs[s]
@@ -97,11 +103,14 @@ func (c *CSV) history(reg *metrics.Registry, upTo int) error {
 			continue
 		}
 		p50, p90, p95, p99 := pointPercentiles(reg, s)
+		c.reqs += a.measured
+		c.fails += a.measFails
 		c.hw.Write([]string{
-			strconv.FormatInt(start.Add(time.Duration(s)*time.Second).Unix(), 10),
+			// as Locust, the time the interval ended: the end of second s
+			strconv.FormatInt(start.Add(time.Duration(s+1)*time.Second).Unix(), 10),
 			f0(a.users), "", "Aggregated", f2(float64(a.reqs)), f2(float64(a.fails)),
 			f0(p50), f0(p90), f0(p95), f0(p99),
-			strconv.FormatInt(totalFailed.Count, 10), strconv.FormatInt(totalFailed.Nonzero, 10),
+			strconv.FormatInt(c.reqs, 10), strconv.FormatInt(c.fails, 10),
 			f0(total.Percentile(50)), f2(total.Avg()), f0(total.Min), f0(total.Max),
 		})
 	}

@@ -25,16 +25,16 @@ func TestCSVHistoryHasTheLastSecond(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		ticks []tick
-		rows  [][2]string // per history row: Requests/s, Total Request Count
+		rows  [][3]string // per history row: Timestamp (the end of its second), Requests/s, Total Request Count (up to that end)
 		total string
 	}{
-		{"within one second", []tick{{400 * time.Millisecond, 5, 2}}, [][2]string{{"5.00", "5"}}, "5"},
+		{"within one second", []tick{{400 * time.Millisecond, 5, 2}}, [][3]string{{"1001", "5.00", "5"}}, "5"},
 		{"over seconds, then teardown", []tick{
 			{time.Second, 3, 2},
 			{2 * time.Second, 2, 2},
 			{2400 * time.Millisecond, 4, 2}, // the engine's last tick
 			{2500 * time.Millisecond, 1, 0}, // teardown's
-		}, [][2]string{{"3.00", "5"}, {"7.00", "10"}}, "10"},
+		}, [][3]string{{"1002", "3.00", "3"}, {"1003", "7.00", "10"}}, "10"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := metrics.NewRegistry()
@@ -74,8 +74,8 @@ func TestCSVHistoryHasTheLastSecond(t *testing.T) {
 				t.Fatalf("%d history rows, want %d:\n%q", len(hist), len(tc.rows), hist)
 			}
 			for i, want := range tc.rows {
-				if got := [2]string{hist[i][4], hist[i][10]}; got != want {
-					t.Errorf("history row %d: Requests/s, Total Request Count = %q, want %q", i, got, want)
+				if got := [3]string{hist[i][0], hist[i][4], hist[i][10]}; got != want {
+					t.Errorf("history row %d: Timestamp, Requests/s, Total Request Count = %q, want %q", i, got, want)
 				}
 			}
 			stats := readCSV(t, prefix+"_stats.csv")
