@@ -329,7 +329,7 @@ func clusterExit(o *cluster.Outcome, f *runFlags) error {
 	case res.Failed():
 		return &silentError{code: ExitThresholdsFailed}
 	case res.Aborted != "" && res.Aborted != stoppedFromDashboard:
-		return fmt.Errorf("the run was aborted: %s", res.Aborted)
+		return &silentError{code: ExitScriptAborted} // the summary says why
 	case res.Exceptions > 0 && !f.noExceptionExit:
 		return &silentError{code: ExitIterationErrors}
 	case res.Interrupted:

@@ -17,6 +17,7 @@ const (
 	ExitUsage            = 2   // bad flag, bad argument, bad config
 	ExitScript           = 107 // a script that does not compile or whose init/setup throws
 	ExitIterationErrors  = 108 // iterations ended in exceptions (see --no-exception-exit)
+	ExitScriptAborted    = 108 // test.abort() ended the run, as k6's ScriptAborted
 	ExitInterrupted      = 130 // a second Ctrl-C
 	ExitThresholdsFailed = 99
 )

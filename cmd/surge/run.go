@@ -300,6 +300,8 @@ func execute(ctx context.Context, stdout, stderr io.Writer, f *runFlags, cfg run
 	switch {
 	case res.Failed():
 		return &silentError{code: ExitThresholdsFailed}
+	case res.Aborted != "" && res.Aborted != stoppedFromDashboard:
+		return &silentError{code: ExitScriptAborted} // the summary says why
 	case res.Exceptions > 0 && !f.noExceptionExit:
 		return &silentError{code: ExitIterationErrors}
 	case res.Interrupted:
@@ -381,6 +383,9 @@ func (f *runFlags) executor() (engine.Executor, error) {
 	case f.rate > 0:
 		if f.duration <= 0 && len(stages) == 0 {
 			return nil, usageErrorf("--rate needs --duration (or --stage): an arrival rate has no natural end")
+		}
+		if f.timeUnit <= 0 {
+			return nil, usageErrorf("--time-unit %s: want a positive duration, such as 1s or 1m (--rate is iterations per time unit)", f.timeUnit)
 		}
 		pre := f.preVUs
 		if pre <= 0 {

@@ -55,6 +55,8 @@ func TestRunBadInput(t *testing.T) {
 		{"bad threshold", []string{"run", "--url", srv.URL, "-d", "1s", "--threshold", "http_req_duration: p(95<500"}, `expected ")" at column 5`},
 		{"threshold on wrong type", []string{"run", "--url", srv.URL, "-d", "1s", "--threshold", "http_reqs: p(95)<500"}, `a counter metric has no "p"`},
 		{"rate without duration", []string{"run", "--url", srv.URL, "--rate", "100"}, "--rate needs --duration"},
+		{"zero time unit", []string{"run", "--url", srv.URL, "--rate", "1", "-d", "1s", "--time-unit", "0s"}, "--time-unit 0s: want a positive duration"},
+		{"negative time unit", []string{"run", "--url", srv.URL, "--rate", "1", "-d", "1s", "--time-unit", "-1s"}, "--time-unit -1s: want a positive duration"},
 		{"bad stage", []string{"run", "--url", srv.URL, "--stage", "30s"}, "want DURATION:TARGET"},
 		{"bad out", []string{"run", "--url", srv.URL, "-d", "1s", "--out", "xml=f"}, `unknown output "xml"`},
 		{"bad tag", []string{"run", "--url", srv.URL, "-d", "1s", "--tag", "novalue"}, "want NAME=VALUE"},
@@ -374,6 +376,10 @@ func TestRunWarmupAndProgressLines(t *testing.T) {
 	reqs := sum.Metrics["http_reqs"]
 	if warm == 0 || measured != reqs["count"] {
 		t.Errorf("warm-up requests %v, measured %v, summary %v: want some warm-up and the summary = measured", warm, measured, reqs["count"])
+	}
+	// the footer counts what the results hold: the iterations after the warm-up
+	if want := fmt.Sprintf("after a 1s warm-up, %.0f iterations", sum.Metrics["iterations"]["count"]); !strings.Contains(stdout, want) {
+		t.Errorf("summary footer lacks %q:\n%s", want, stdout)
 	}
 	// the measured window is the 2 s after warm-up, so the rate is count/2s
 	if secs := reqs["count"] / reqs["rate"]; secs < 1.8 || secs > 2.3 {

@@ -14,19 +14,29 @@ import (
 	"time"
 )
 
-// seedServer serves /api/items on 127.0.0.1:8000, where the seed's
-// load_test.js sends its requests, in the mode set.
+// seedServer serves /api/items on 127.0.0.1:8000, where load_test.js
+// sends its requests by default, in the mode set; POST /auth/login (the
+// script's setup()) always answers with a token, which /api/items requires.
 type seedServer struct{ mode atomic.Value }
 
 func startSeedServer(t *testing.T) *seedServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:8000")
 	if err != nil {
-		t.Skipf("the seed's load_test.js targets http://localhost:8000, which is taken here: %v", err)
+		t.Skipf("load_test.js targets http://localhost:8000 by default, which is taken here: %v", err)
 	}
 	s := &seedServer{}
 	s.mode.Store("ok")
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && r.URL.Path == "/auth/login" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"access_token":"tok"}`))
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			w.WriteHeader(401)
+			return
+		}
 		switch s.mode.Load() {
 		case "ok":
 			w.Header().Set("Content-Type", "application/json")
@@ -45,8 +55,9 @@ func startSeedServer(t *testing.T) *seedServer {
 	return s
 }
 
-// TestScriptSeedLoadTest runs the seed's load_test.js unchanged; flags
-// shorten its 1m40s of stages.
+// TestScriptSeedLoadTest runs examples/k6/load_test.js as it is (no
+// BASE_URL: its default http://localhost:8000); flags shorten its 1m40s of
+// stages.
 func TestScriptSeedLoadTest(t *testing.T) {
 	srv := startSeedServer(t)
 	script := filepath.Join("..", "..", "examples", "k6", "load_test.js")
@@ -59,7 +70,7 @@ func TestScriptSeedLoadTest(t *testing.T) {
 	}{
 		{"ok", nil, 0, []string{"✓ errors: 'rate<0.01'", "✓ status is 200", "✓ body has items"}},
 		{"empty", nil, ExitThresholdsFailed, []string{"✗ errors: 'rate<0.01' rate=1", "✗ body has items"}},
-		{"500", nil, ExitIterationErrors, []string{"iterations ended in an exception", "load_test.js:21: SyntaxError"}},
+		{"500", nil, ExitIterationErrors, []string{"iterations ended in an exception", "load_test.js:32: SyntaxError"}},
 		{"500", []string{"--no-exception-exit"}, 0, []string{"iterations ended in an exception"}},
 	}
 	for _, c := range cases {
@@ -77,7 +88,7 @@ func TestScriptSeedLoadTest(t *testing.T) {
 			}
 			if c.mode == "500" {
 				// each distinct exception once, with its count
-				re := regexp.MustCompile(`(\d+)× exception at \S*load_test.js:21: SyntaxError`)
+				re := regexp.MustCompile(`(\d+)× exception at \S*load_test.js:32: SyntaxError`)
 				if m := re.FindAllString(out, -1); len(m) != 1 {
 					t.Errorf("want the exception listed once with its count, got %q\n%s", m, out)
 				}
@@ -187,7 +198,7 @@ func TestScriptExamples(t *testing.T) {
 		{"k6/scenarios.js", nil, []string{"✓ checks: 'rate>0.99'", "items_created", "list_size"},
 			func(a *exampleAPI) bool { return a.logins.Load() == 1 && a.lists.Load() > 0 && a.posts.Load() > 10 }},
 		{"k6/typed.ts", nil, []string{"✓ items have ids"},
-			func(a *exampleAPI) bool { return a.lists.Load() == 10 }},
+			func(a *exampleAPI) bool { return a.logins.Load() == 1 && a.lists.Load() == 10 }},
 		{"locust/locustfile.js", []string{"--vus", "3", "--duration", "1s", "--graceful-stop", "4s"}, []string{"GET", "/api/items"},
 			func(a *exampleAPI) bool { return a.logins.Load() == 3 && a.lists.Load()+a.posts.Load() >= 3 }},
 		{"locust/locustfile.js", []string{"--vus", "2", "--duration", "1s", "--graceful-stop", "4s", "--include-tag", "write"}, nil,
@@ -250,4 +261,27 @@ export function handleSummary(data) {
 	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), `"http_reqs"`) {
 		t.Errorf("handleSummary file: %v", err)
 	}
+}
+
+// TestScriptTestAbortExits108: exec.test.abort() stops the run, the
+// summary says why, and surge exits 108 as k6 (ScriptAborted); nothing
+// after the abort runs.
+func TestScriptTestAbortExits108(t *testing.T) {
+	srv, hits := pathCounter(t)
+	path := writeTestScript(t, "abort.js", `import http from "k6/http";
+import exec from "k6/execution";
+export const options = { vus: 1, iterations: 10 };
+export default function () {
+  http.get(__ENV.BASE + "/work");
+  if (exec.scenario.iterationInTest === 2) { exec.test.abort("enough"); }
+}`)
+	t.Setenv("BASE", srv.URL)
+	code, stdout, stderr := runCLI(t, context.Background(), "run", "--no-save", path)
+	if code != ExitScriptAborted {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitScriptAborted, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "enough") {
+		t.Errorf("the summary does not say why the run was aborted:\n%s", stdout)
+	}
+	wantHits(t, hits, map[string]int64{"/work": 3})
 }

@@ -63,11 +63,15 @@ func WorkersText(ws []WorkerView, end time.Time) string {
 func StatusLine(reg *metrics.Registry, now time.Time) string {
 	b := reg.Builtin
 	var vus, reqs float64
+	cur := int(now.Sub(reg.StartTime()) / time.Second)
 	for _, se := range reg.Series() {
 		if len(se.Points) == 0 {
 			continue
 		}
 		last := se.Points[len(se.Points)-1]
+		if last.Second+last.Width() < cur && se.Metric != b.VUs {
+			continue // a series that stopped recording is not this second's
+		}
 		switch se.Metric {
 		case b.VUs:
 			vus = last.Last

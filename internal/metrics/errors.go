@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -31,8 +32,11 @@ func newErrorLog(max int) *ErrorLog {
 }
 
 // Add counts one occurrence. Past the distinct-entry limit, new messages are
-// counted together as "other".
+// counted together as "other". The local address of a socket error ("read
+// tcp 127.0.0.1:40848->127.0.0.1:80: i/o timeout") is left out of the
+// message, so that the same failure on different connections is one entry.
 func (l *ErrorLog) Add(kind, message, where string) {
+	message = withoutLocalAddr(message)
 	k := errorKey{kind, message, where}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -82,4 +86,17 @@ func (l *ErrorLog) reset() {
 	l.entries = map[errorKey]*ErrorEntry{}
 	l.other = 0
 	l.mu.Unlock()
+}
+
+// withoutLocalAddr drops the "LOCAL->" of each "LOCAL->REMOTE" in a
+// net.OpError's message: the local port differs on every connection.
+func withoutLocalAddr(msg string) string {
+	for {
+		i := strings.Index(msg, "->")
+		if i < 0 {
+			return msg
+		}
+		j := strings.LastIndexByte(msg[:i], ' ') + 1
+		msg = msg[:j] + msg[i+2:]
+	}
 }

@@ -31,8 +31,10 @@ type Registry struct {
 	deltas     []Delta
 
 	// res and cut are the retention buckets (see RecentSeconds): points
-	// before second cut are merged into buckets res seconds wide.
-	res, cut int
+	// before second cut are merged into buckets res seconds wide. split is
+	// the first second after the warm-up (of the first tick past it), 0
+	// until then or without one: merges split buckets there.
+	res, cut, split int
 
 	// Builtin holds k6's built-in metrics, created with the registry.
 	Builtin *Builtin
@@ -195,7 +197,11 @@ func (r *Registry) Tick(now time.Time) {
 	// to the warm-up if the middle of that interval is inside it
 	mid := r.lastTick.Add(now.Sub(r.lastTick) / 2)
 	inWarmup := r.warmup > 0 && mid.Sub(r.start) < r.warmup
-	r.foldLocked(now, int(now.Sub(r.start)/time.Second), inWarmup)
+	sec := int(now.Sub(r.start) / time.Second)
+	if r.warmup > 0 && !inWarmup && r.split == 0 {
+		r.split = sec
+	}
+	r.foldLocked(now, sec, inWarmup)
 }
 
 // TickAfterLoad is Tick for what was recorded after the load ended (a

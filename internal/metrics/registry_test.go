@@ -216,3 +216,28 @@ func TestStartCountsEarlierSamples(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorLogGroupsAcrossConnections: the same socket error on different
+// connections (different local ports) is one entry.
+func TestErrorLogGroupsAcrossConnections(t *testing.T) {
+	l := newErrorLog(10)
+	for _, port := range []string{"40848", "40850", "51000"} {
+		l.Add("request", "request timed out after 50ms: read tcp 127.0.0.1:"+port+"->127.0.0.1:18300: i/o timeout", "GET /slow")
+		l.Add("request", "write tcp [::1]:"+port+"->[::1]:80: write: broken pipe", "GET /x")
+	}
+	l.Add("request", "dial tcp 127.0.0.1:1: connect: connection refused", "GET /y")
+	got, other := l.Entries()
+	want := []ErrorEntry{
+		{"request", "request timed out after 50ms: read tcp 127.0.0.1:18300: i/o timeout", "GET /slow", 3},
+		{"request", "write tcp [::1]:80: write: broken pipe", "GET /x", 3},
+		{"request", "dial tcp 127.0.0.1:1: connect: connection refused", "GET /y", 1},
+	}
+	if other != 0 || len(got) != len(want) {
+		t.Fatalf("entries %+v (other %d), want %+v", got, other, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("entry %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

@@ -66,7 +66,7 @@ func (r *Registry) retainLocked(sec int) {
 			b := cut - mod(cut, res)
 			from = sort.Search(len(s.Points), func(i int) bool { return s.Points[i].Second >= b })
 		}
-		s.Points = compactPoints(s.Points, from, edge, res)
+		s.Points = compactPoints(s.Points, from, edge, res, r.split)
 	}
 	r.res, r.cut = res, edge
 }
@@ -74,9 +74,11 @@ func (r *Registry) retainLocked(sec int) {
 // compactPoints merges the points ps[from:] that lie before cut into
 // buckets of res seconds aligned to multiples of res, in place; the bucket
 // that holds cut is merged up to cut (partial, it grows on the next call). A
-// bucket's warm-up and measured seconds stay two points, split where the
-// measured ones begin. ps[from] must begin a bucket.
-func compactPoints(ps []Point, from, cut, res int) []Point {
+// bucket's warm-up and measured seconds stay two points, split at second
+// split (the first after the warm-up, when known and inside the bucket) in
+// every series, or else where the measured ones begin. ps[from] must begin
+// a bucket.
+func compactPoints(ps []Point, from, cut, res, split int) []Point {
 	w, i := from, from
 	for i < len(ps) && ps[i].Second < cut {
 		b := ps[i].Second - mod(ps[i].Second, res)
@@ -90,6 +92,13 @@ func compactPoints(ps []Point, from, cut, res int) []Point {
 			runEnd := end
 			if i < len(ps) && ps[i].Second < end {
 				runEnd = ps[i].Second
+			}
+			if split > runStart && split < runEnd {
+				if m.Warmup {
+					runEnd = split
+				} else {
+					runStart = split
+				}
 			}
 			m.Second, m.Span = runStart, runEnd-runStart
 			if m.Span == 1 {

@@ -81,7 +81,7 @@ func TestCompactPointsKeepsWarmupApart(t *testing.T) {
 	for s := 0; s < 10; s++ {
 		ps = append(ps, Point{Second: s, Count: 1, Sum: float64(s), Min: float64(s), Max: float64(s), Last: float64(s), P50: float64(s), Warmup: s < 3})
 	}
-	ps = compactPoints(ps, 0, 8, 4)
+	ps = compactPoints(ps, 0, 8, 4, 3)
 	want := []Point{
 		{Second: 0, Span: 3, Count: 3, Sum: 3, Min: 0, Max: 2, Last: 2, P50: 1, Warmup: true},
 		{Second: 3, Count: 1, Sum: 3, Min: 3, Max: 3, Last: 3, P50: 3},
@@ -107,5 +107,19 @@ func TestMergedPointKeepsTheSpike(t *testing.T) {
 	want := Point{Second: 0, Count: 4, Sum: 930, Min: 5, Max: 900, P50: (30 + 900) / 4.0, P90: 900, P95: 900, P99: 900, Last: 0}
 	if p != want {
 		t.Errorf("merged %+v, want %+v", p, want)
+	}
+}
+
+// TestCompactPointsSplitsEverySeriesAlike: in the bucket where the warm-up
+// ends, a series with no point in the warm-up's part (or none after it)
+// still splits there, so its points line up with a dense series'.
+func TestCompactPointsSplitsEverySeriesAlike(t *testing.T) {
+	measuredOnly := compactPoints([]Point{{Second: 6, Count: 1}, {Second: 7, Count: 1}}, 0, 8, 8, 3)
+	if len(measuredOnly) != 1 || measuredOnly[0].Second != 3 || measuredOnly[0].Width() != 5 {
+		t.Errorf("measured-only series merged to %+v, want one point over [3, 8)", measuredOnly)
+	}
+	warmOnly := compactPoints([]Point{{Second: 0, Count: 1, Warmup: true}, {Second: 1, Count: 1, Warmup: true}}, 0, 8, 8, 3)
+	if len(warmOnly) != 1 || warmOnly[0].Second != 0 || warmOnly[0].Width() != 3 {
+		t.Errorf("warm-up-only series merged to %+v, want one point over [0, 3)", warmOnly)
 	}
 }

@@ -53,7 +53,7 @@ func NewInflux(raw string) (*Influx, error) {
 // Tick sends the points closed since the last tick.
 func (o *Influx) Tick(reg *metrics.Registry, now time.Time) error {
 	o.reg = reg
-	return o.send(reg, false)
+	return o.send(reg, openSecond(reg, now))
 }
 
 // Close sends what is left.
@@ -61,14 +61,14 @@ func (o *Influx) Close(*report.Summary) error {
 	if o.reg == nil {
 		return nil
 	}
-	return o.send(o.reg, true)
+	return o.send(o.reg, finalSecond)
 }
 
-func (o *Influx) send(reg *metrics.Registry, final bool) error {
+func (o *Influx) send(reg *metrics.Registry, open int) error {
 	var b bytes.Buffer
 	start := reg.StartTime()
 	for _, se := range reg.Series() {
-		for _, p := range o.seen.fresh(se, final) {
+		for _, p := range o.seen.fresh(se, open) {
 			writeLine(&b, se, p, start)
 		}
 	}

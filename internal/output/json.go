@@ -54,14 +54,14 @@ func NewJSON(path string) (*JSON, error) {
 // Tick writes the points closed since the last call.
 func (j *JSON) Tick(reg *metrics.Registry, now time.Time) error {
 	j.reg = reg
-	return j.write(reg, false)
+	return j.write(reg, openSecond(reg, now))
 }
 
-func (j *JSON) write(reg *metrics.Registry, final bool) error {
+func (j *JSON) write(reg *metrics.Registry, open int) error {
 	start := reg.StartTime()
 	enc := json.NewEncoder(j.w)
 	for _, se := range reg.Series() {
-		for _, p := range j.seen.fresh(se, final) {
+		for _, p := range j.seen.fresh(se, open) {
 			if err := enc.Encode(lineOf(se, p, start)); err != nil {
 				return fmt.Errorf("writing json output: %w", err)
 			}
@@ -102,7 +102,7 @@ func lineOf(se *metrics.Series, p metrics.Point, start time.Time) Line {
 func (j *JSON) Close(*report.Summary) error {
 	var err error
 	if j.reg != nil {
-		err = j.write(j.reg, true)
+		err = j.write(j.reg, finalSecond)
 	}
 	if cerr := j.f.Close(); err == nil {
 		err = cerr

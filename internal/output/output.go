@@ -20,6 +20,7 @@ package output
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -75,13 +76,15 @@ func Parse(spec string) (Output, error) {
 // old points (metrics.RecentSeconds), which moves the newer ones.
 type cursor map[*metrics.Series]int
 
-// fresh returns the points of se not yet written, keeping back the last one
-// while it may still grow (a point is final once a later second exists or
-// final is set).
-func (c cursor) fresh(se *metrics.Series, final bool) []metrics.Point {
+// fresh returns the points of se not yet written, keeping back the point
+// of the second still open (open: the second of the tick; at the end,
+// finalSecond), which may still grow. Every other point is final, and is
+// written at the tick after its second, long before the registry could
+// merge it into an older bucket.
+func (c cursor) fresh(se *metrics.Series, open int) []metrics.Point {
 	next, seen := c[se]
 	to := len(se.Points)
-	if !final && to > 0 {
+	if to > 0 && se.Points[to-1].Second >= open {
 		to--
 	}
 	from := to
@@ -94,4 +97,12 @@ func (c cursor) fresh(se *metrics.Series, final bool) []metrics.Point {
 	last := se.Points[to-1]
 	c[se] = last.Second + last.Width()
 	return se.Points[from:to]
+}
+
+// finalSecond is fresh's open second when nothing is open any more.
+const finalSecond = math.MaxInt
+
+// openSecond is the second a tick at now is in.
+func openSecond(reg *metrics.Registry, now time.Time) int {
+	return int(now.Sub(reg.StartTime()) / time.Second)
 }

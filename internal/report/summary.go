@@ -299,7 +299,7 @@ func requests(reg *metrics.Registry, series []*metrics.Series, d time.Duration) 
 func (s *Summary) notes() {
 	switch {
 	case s.warmupAll:
-		s.Notes = append(s.Notes, fmt.Sprintf("warm-up: the load (%s) ended before the warm-up (%s) did, so only what setup() and teardown() recorded is in these results; shorten --warmup", s.Duration.Round(time.Millisecond), s.Warmup))
+		s.Notes = append(s.Notes, fmt.Sprintf("warm-up: the load (%s) ended before the warm-up (%s) did, so nothing of the load is in these results; shorten --warmup", s.Duration.Round(time.Millisecond), s.Warmup))
 	case s.Warmup > 0:
 		s.Notes = append(s.Notes, fmt.Sprintf("warm-up: the first %s are excluded from these results", s.Warmup))
 	}

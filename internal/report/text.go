@@ -35,7 +35,16 @@ func (s *Summary) WriteText(w io.Writer, o TextOptions) error {
 			p.f("    %s\n", line)
 		}
 	}
-	p.f("\n  %s %s, %d iterations", p.bold("run"), fmtDuration(s.Duration), s.Iterations)
+	if s.Warmup > 0 && !s.warmupAll {
+		// what the results hold: the load after the warm-up
+		var iters int64
+		if m := s.Metric("iterations"); m != nil {
+			iters = int64(m.Values["count"])
+		}
+		p.f("\n  %s %s after a %s warm-up, %d iterations", p.bold("run"), fmtDuration(s.Duration), fmtDuration(s.Warmup), iters)
+	} else {
+		p.f("\n  %s %s, %d iterations", p.bold("run"), fmtDuration(s.Duration), s.Iterations)
+	}
 	if vm := s.Metric("vus_max"); vm != nil {
 		p.f(", up to %.0f VUs", vm.Values["max"])
 	}

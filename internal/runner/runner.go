@@ -227,11 +227,15 @@ func (p *progress) tick(reg *metrics.Registry, now time.Time) {
 	b := reg.Builtin
 	el := now.Sub(reg.StartTime()).Truncate(time.Second)
 	var rps, vus, p95, failed, reqs float64
+	cur := int(now.Sub(reg.StartTime()) / time.Second)
 	for _, se := range reg.Series() {
 		if len(se.Points) == 0 {
 			continue
 		}
 		last := se.Points[len(se.Points)-1]
+		if last.Second+last.Width() < cur && se.Metric != b.VUs {
+			continue // a series that stopped recording is not this second's
+		}
 		switch se.Metric {
 		case b.HTTPReqs:
 			rps += last.Sum
