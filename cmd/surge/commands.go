@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Exit codes. 99 for failed thresholds follows k6 so CI wiring carries over.
@@ -172,7 +174,43 @@ func parseOnce(fs *flag.FlagSet, args []string, w io.Writer) error {
 			fs.SetOutput(io.Discard)
 			return err
 		}
-		return usageErrorf("%w", err)
+		return usageErrorf("%w%s", err, valueHint(fs, err))
 	}
 	return nil
+}
+
+// badValue finds the flag of the flag package's "invalid value" error.
+var badValue = regexp.MustCompile(`^invalid (?:boolean )?value "[^"]*" for flag -([^:]+): `)
+
+// valueHint says what a flag wanted when the flag package could only say
+// "parse error".
+func valueHint(fs *flag.FlagSet, err error) string {
+	m := badValue.FindStringSubmatch(err.Error())
+	if m == nil {
+		return ""
+	}
+	return flagHint(fs.Lookup(m[1]))
+}
+
+// flagHint names the kind of value fl takes, for an error about a value
+// it could not parse; "" when nothing more can be said.
+func flagHint(fl *flag.Flag) string {
+	if fl == nil {
+		return ""
+	}
+	g, ok := fl.Value.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return " (want a duration such as 500ms, 30s, 1m30s or 2h)"
+	case int, int64, uint, uint64:
+		return " (want a whole number)"
+	case float64:
+		return " (want a number such as 20 or 0.5)"
+	case bool:
+		return " (want true or false)"
+	}
+	return ""
 }

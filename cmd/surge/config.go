@@ -45,7 +45,7 @@ func applyDefaults(fs *flag.FlagSet, args []string, env func(string) string) err
 			return
 		}
 		if e := fs.Set(f.Name, v); e != nil {
-			err = usageErrorf("environment %s=%q: %v", key, v, e)
+			err = usageErrorf("environment %s=%q: %v%s", key, v, e, flagHint(f))
 		}
 	})
 	return err

@@ -74,6 +74,7 @@ func (tf *targetFlags) register(fs interface {
 	fs.StringVar(&tf.url, "url", "", "Go service pprof base URL (http://host:port/debug/pprof)")
 	fs.IntVar(&tf.rate, "rate", profile.DefaultRate, "sampling frequency in Hz")
 	fs.DurationVar(&tf.duration, "duration", defDuration, "how long to record (0: until the process exits or Ctrl-C)")
+	fs.DurationVar(&tf.duration, "d", defDuration, "shorthand for --duration")
 	fs.BoolVar(&tf.subprocesses, "subprocesses", false, "also sample the process's descendants")
 	fs.BoolVar(&tf.kernel, "kernel", false, "add kernel call chains, named from /proc/kallsyms (root or perf_event_paranoid <= 1)")
 }
@@ -482,6 +483,7 @@ func profileMem(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	url := fs.String("url", "", "Go service pprof base URL: fetch a heap profile")
 	interval := fs.Duration("interval", time.Second, "time between readings")
 	duration := fs.Duration("duration", 10*time.Second, "how long to follow (0: until the process exits or Ctrl-C)")
+	fs.DurationVar(duration, "d", 10*time.Second, "shorthand for --duration")
 	children := fs.Bool("subprocesses", false, "sum the process's descendants too")
 	out := fs.String("o", "heap.html", "with --url: heap output file (format from the extension, as in record)")
 	sampleType := fs.String("sample-type", "inuse_space", "with --url: inuse_space, inuse_objects, alloc_space or alloc_objects")

@@ -51,7 +51,8 @@ func TestRunBadInput(t *testing.T) {
 		{"unparseable URL", []string{"run", "--url", "http://[::1", "-d", "1s"}, `--url: invalid URL "http://[::1"`},
 		{"not http", []string{"run", "--url", "ftp://127.0.0.1/", "-d", "1s"}, "scheme must be http or https"},
 		{"unknown flag", []string{"run", "--url", srv.URL, "--vuz", "3"}, "flag provided but not defined: -vuz"},
-		{"bad duration", []string{"run", "--url", srv.URL, "-d", "ten seconds"}, `invalid value "ten seconds" for flag -d`},
+		{"bad duration", []string{"run", "--url", srv.URL, "-d", "ten seconds"}, `invalid value "ten seconds" for flag -d: parse error (want a duration such as 500ms, 30s, 1m30s or 2h)`},
+		{"bad number", []string{"run", "--url", srv.URL, "-u", "abc"}, `invalid value "abc" for flag -u: parse error (want a whole number)`},
 		{"bad threshold", []string{"run", "--url", srv.URL, "-d", "1s", "--threshold", "http_req_duration: p(95<500"}, `expected ")" at column 5`},
 		{"threshold on wrong type", []string{"run", "--url", srv.URL, "-d", "1s", "--threshold", "http_reqs: p(95)<500"}, `a counter metric has no "p"`},
 		{"rate without duration", []string{"run", "--url", srv.URL, "--rate", "100"}, "--rate needs --duration"},
@@ -61,6 +62,7 @@ func TestRunBadInput(t *testing.T) {
 		{"bad out", []string{"run", "--url", srv.URL, "-d", "1s", "--out", "xml=f"}, `unknown output "xml"`},
 		{"bad tag", []string{"run", "--url", srv.URL, "-d", "1s", "--tag", "novalue"}, "want NAME=VALUE"},
 		{"nothing", []string{"run"}, "nothing to run"},
+		{"missing script", []string{"run", "nosuch.js"}, "nosuch.js: no such script"},
 		{"bad trend stat", []string{"run", "--url", srv.URL, "-d", "1s", "--summary-trend-stats", "avg,p95"}, `unknown statistic "p95"`},
 		{"unknown command", []string{"runn"}, `unknown command "runn"`},
 		{"negative threads", []string{"run", "--url", srv.URL, "-d", "1s", "--threads", "-1"}, "--threads -1: want a number of threads"},
@@ -526,4 +528,17 @@ func TestRunLeavesCPUsToLocalServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunBadEnvironmentValue: a value from the environment that does not
+// parse is one line naming the variable and the kind of value wanted, and
+// nothing runs.
+func TestRunBadEnvironmentValue(t *testing.T) {
+	srv, hits := pathCounter(t)
+	t.Setenv("SURGE_VUS", "abc")
+	code, _, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL+"/work", "-d", "1s")
+	if code != ExitUsage || !strings.Contains(stderr, `environment SURGE_VUS="abc": parse error (want a whole number)`) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("exit %d, stderr %q: want exit %d and one line naming SURGE_VUS", code, stderr, ExitUsage)
+	}
+	wantHits(t, hits, map[string]int64{"/work": 0})
 }

@@ -26,6 +26,9 @@ func init() { loadScript = loadJSScript }
 // Flags that set the load (--vus, --duration, --iterations, --stage,
 // --rate) replace the script's scenarios, as in k6.
 func loadJSScript(ctx context.Context, path string, f *runFlags, stdout, stderr io.Writer) (runner.Config, error) {
+	if _, err := os.Stat(path); err != nil {
+		return runner.Config{}, usageErrorf("%s: no such script (want a .js or .ts file)", path)
+	}
 	reg := metrics.NewRegistry()
 	hc := f.httpConfig()
 	s, err := js.Load(ctx, path, js.Config{
