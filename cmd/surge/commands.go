@@ -97,12 +97,31 @@ func reportErr(stderr io.Writer, name string, err error) int {
 	if errors.As(err, &s) {
 		return s.code
 	}
-	fmt.Fprintf(stderr, "surge %s: %s\n", name, oneLine(err.Error()))
+	for _, e := range leaves(err) {
+		fmt.Fprintf(stderr, "surge %s: %s\n", name, oneLine(e.Error()))
+	}
 	var e *exitError
 	if errors.As(err, &e) {
 		return e.code
 	}
 	return ExitError
+}
+
+// leaves splits errors joined with errors.Join (a run's own error and each
+// failing output's) so that each is a line of its own; any other error is
+// one.
+func leaves(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		if e != nil {
+			out = append(out, leaves(e)...)
+		}
+	}
+	return out
 }
 
 // oneLine folds a multi-line error into one line, so a user error never

@@ -167,7 +167,8 @@ func TestOutOTLPAndRemoteWrite(t *testing.T) {
 }
 
 // TestOutUnreachable: exporters whose endpoints are down do not stop the
-// run; the summary is printed and each says so in one line.
+// run; the summary is printed and each says so in a line of its own,
+// counting its failed pushes.
 func TestOutUnreachable(t *testing.T) {
 	srv := okServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -177,22 +178,26 @@ func TestOutUnreachable(t *testing.T) {
 	gone := "http://" + ln.Addr().String()
 	ln.Close()
 	code, stdout, stderr := runCLI(t, context.Background(), "run", "--url", srv.URL, "-u", "1", "-d", "1s", "--no-save",
-		"--out", "otlp="+gone, "--out", "prometheus-rw="+gone)
+		"--out", "otlp="+gone, "--out", "prometheus-rw="+gone, "--out", "influxdb="+gone+"/write")
 	if code == 0 {
 		t.Errorf("exit 0, want the failed pushes reported in the exit code")
 	}
 	if !strings.Contains(stdout, "http_reqs") {
 		t.Errorf("no summary after the run:\n%s", stdout)
 	}
-	for _, want := range []string{"otlp output: ", "prometheus-rw output: "} {
-		var lines []string
-		for _, l := range strings.Split(stderr, "\n") {
-			if strings.Contains(l, want) {
-				lines = append(lines, l)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != 3 {
+		t.Errorf("%d stderr lines, want one per failing output (3):\n%s", len(lines), stderr)
+	}
+	for _, want := range []string{"otlp output: ", "prometheus-rw output: ", "influxdb output: "} {
+		var mine []string
+		for _, l := range lines {
+			if strings.HasPrefix(l, "surge run: "+want) {
+				mine = append(mine, l)
 			}
 		}
-		if len(lines) != 1 || !strings.Contains(lines[0], "pushes failed") || !strings.Contains(lines[0], "connection refused") {
-			t.Errorf("stderr lines for %q: %q, want one counting refused pushes\n%s", want, lines, stderr)
+		if len(mine) != 1 || !strings.Contains(mine[0], " failed, the first: ") || !strings.Contains(mine[0], "connection refused") {
+			t.Errorf("stderr lines for %q: %q, want one counting refused pushes\n%s", want, mine, stderr)
 		}
 	}
 }

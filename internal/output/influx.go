@@ -3,6 +3,7 @@ package output
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +26,9 @@ type Influx struct {
 	client *http.Client
 	seen   cursor
 	reg    *metrics.Registry
+	// a failed write does not stop the run; Close reports them in one line
+	attempts, failures int
+	firstErr           error
 }
 
 // NewInflux checks the URL and returns the output; nothing is sent until
@@ -50,19 +54,40 @@ func NewInflux(raw string) (*Influx, error) {
 	return &Influx{url: u.String(), client: &http.Client{Timeout: 5 * time.Second}, seen: cursor{}}, nil
 }
 
-// Tick sends the points closed since the last tick.
+// Tick sends the points closed since the last tick. A failed write is
+// counted, not returned: the run goes on, and Close reports the failures.
 func (o *Influx) Tick(reg *metrics.Registry, now time.Time) error {
 	o.reg = reg
-	return o.send(reg, openSecond(reg, now))
+	o.count(o.send(reg, openSecond(reg, now)))
+	return nil
 }
 
-// Close sends what is left.
+// Close sends what is left, and reports the writes that failed.
 func (o *Influx) Close(*report.Summary) error {
-	if o.reg == nil {
+	if o.reg != nil {
+		o.count(o.send(o.reg, finalSecond))
+	}
+	if o.failures == 0 {
 		return nil
 	}
-	return o.send(o.reg, finalSecond)
+	return fmt.Errorf("influxdb output: %d of %d writes failed, the first: %w", o.failures, o.attempts, o.firstErr)
 }
+
+func (o *Influx) count(err error) {
+	if err == errNothingToSend {
+		return
+	}
+	o.attempts++
+	if err != nil {
+		o.failures++
+		if o.firstErr == nil {
+			o.firstErr = err
+		}
+	}
+}
+
+// errNothingToSend is send's answer when no point was new.
+var errNothingToSend = errors.New("nothing to send")
 
 func (o *Influx) send(reg *metrics.Registry, open int) error {
 	var b bytes.Buffer
@@ -73,7 +98,7 @@ func (o *Influx) send(reg *metrics.Registry, open int) error {
 		}
 	}
 	if b.Len() == 0 {
-		return nil
+		return errNothingToSend
 	}
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, o.url, &b)
 	if err != nil {
@@ -81,12 +106,12 @@ func (o *Influx) send(reg *metrics.Registry, open int) error {
 	}
 	resp, err := o.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("influxdb output: %w", err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return fmt.Errorf("influxdb output: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
 }

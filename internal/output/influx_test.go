@@ -93,8 +93,17 @@ func TestInfluxErrors(t *testing.T) {
 	reg.Shard(0).Add(reg.Builtin.HTTPReqs, nil, 1)
 	reg.Tick(start.Add(time.Second))
 	o, _ := NewInflux(srv.URL + "/write?db=nope")
-	o.Tick(reg, start.Add(time.Second))
-	if err := o.Close(nil); err == nil || !strings.Contains(err.Error(), "404 Not Found: database not found") {
-		t.Errorf("want the server's answer in the error, got %v", err)
+	if err := o.Tick(reg, start.Add(time.Second)); err != nil {
+		t.Errorf("a failed write stopped the tick: %v", err)
+	}
+	reg.Shard(0).Add(reg.Builtin.HTTPReqs, nil, 1)
+	reg.Tick(start.Add(2 * time.Second))
+	if err := o.Tick(reg, start.Add(2*time.Second)); err != nil {
+		t.Errorf("a failed write stopped the tick: %v", err)
+	}
+	// seconds 1 and 2, written at the second tick and at Close
+	want := "influxdb output: 2 of 2 writes failed, the first: 404 Not Found: database not found"
+	if err := o.Close(nil); err == nil || err.Error() != want {
+		t.Errorf("Close: %v, want %q (one line, counted, with the server's answer)", err, want)
 	}
 }
