@@ -3,13 +3,13 @@ package output
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/surgeload/surge/internal/metrics"
@@ -21,15 +21,32 @@ import (
 // v1 write API; a v2 URL with org and bucket works the same way). One POST
 // per tick carries all new points, so the load generator makes one request
 // a second, whatever the load.
+//
+// Writes leave from a goroutine of their own, so an InfluxDB that is slow
+// or black-holed never holds up the test's clock; up to maxQueuedWrites
+// seconds wait for it, and past that the oldest are dropped and counted as
+// failed writes. Close waits for the queue for at most closeWait.
 type Influx struct {
 	url    string
 	client *http.Client
 	seen   cursor
 	reg    *metrics.Registry
+
+	queue  chan []byte
+	done   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	// a failed write does not stop the run; Close reports them in one line
+	mu                 sync.Mutex
 	attempts, failures int
 	firstErr           error
 }
+
+const (
+	maxQueuedWrites = 120
+	closeWait       = pushTimeout + time.Second
+)
 
 // NewInflux checks the URL and returns the output; nothing is sent until
 // the first tick.
@@ -51,32 +68,77 @@ func NewInflux(raw string) (*Influx, error) {
 		q.Set("precision", "s")
 		u.RawQuery = q.Encode()
 	}
-	return &Influx{url: u.String(), client: &http.Client{Timeout: 5 * time.Second}, seen: cursor{}}, nil
+	o := &Influx{url: u.String(), client: &http.Client{Timeout: pushTimeout}, seen: cursor{},
+		queue: make(chan []byte, maxQueuedWrites), done: make(chan struct{})}
+	o.ctx, o.cancel = context.WithCancel(context.Background())
+	go o.loop()
+	return o, nil
 }
 
-// Tick sends the points closed since the last tick. A failed write is
-// counted, not returned: the run goes on, and Close reports the failures.
+// Tick queues the points closed since the last tick for writing. A failed
+// write is counted, not returned: the run goes on, and Close reports the
+// failures.
 func (o *Influx) Tick(reg *metrics.Registry, now time.Time) error {
 	o.reg = reg
-	o.count(o.send(reg, openSecond(reg, now)))
+	o.enqueue(o.payload(reg, openSecond(reg, now)))
 	return nil
 }
 
-// Close sends what is left, and reports the writes that failed.
+// Close writes what is left, waits for the queue (at most closeWait), and
+// reports the writes that failed.
 func (o *Influx) Close(*report.Summary) error {
 	if o.reg != nil {
-		o.count(o.send(o.reg, finalSecond))
+		o.enqueue(o.payload(o.reg, finalSecond))
 	}
+	close(o.queue)
+	select {
+	case <-o.done:
+	case <-time.After(closeWait):
+		o.cancel() // what is still queued fails at once
+		<-o.done
+	}
+	o.cancel()
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.failures == 0 {
 		return nil
 	}
 	return fmt.Errorf("influxdb output: %d of %d writes failed, the first: %w", o.failures, o.attempts, o.firstErr)
 }
 
-func (o *Influx) count(err error) {
-	if err == errNothingToSend {
+// enqueue hands b to the writer; when maxQueuedWrites wait already, the
+// oldest is dropped and counted as failed.
+func (o *Influx) enqueue(b []byte) {
+	if b == nil {
 		return
 	}
+	for {
+		select {
+		case o.queue <- b:
+			return
+		default:
+		}
+		select {
+		case <-o.queue:
+			o.count(errQueueFull)
+		default:
+		}
+	}
+}
+
+// errQueueFull is the failure of a write dropped unsent.
+var errQueueFull = fmt.Errorf("more than %d seconds of points waited for the server; the oldest were dropped", maxQueuedWrites)
+
+func (o *Influx) loop() {
+	defer close(o.done)
+	for b := range o.queue {
+		o.count(o.write(b))
+	}
+}
+
+func (o *Influx) count(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.attempts++
 	if err != nil {
 		o.failures++
@@ -86,10 +148,8 @@ func (o *Influx) count(err error) {
 	}
 }
 
-// errNothingToSend is send's answer when no point was new.
-var errNothingToSend = errors.New("nothing to send")
-
-func (o *Influx) send(reg *metrics.Registry, open int) error {
+// payload is the line protocol of the points not yet written, nil if none.
+func (o *Influx) payload(reg *metrics.Registry, open int) []byte {
 	var b bytes.Buffer
 	start := reg.StartTime()
 	for _, se := range reg.Series() {
@@ -98,9 +158,13 @@ func (o *Influx) send(reg *metrics.Registry, open int) error {
 		}
 	}
 	if b.Len() == 0 {
-		return errNothingToSend
+		return nil
 	}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, o.url, &b)
+	return b.Bytes()
+}
+
+func (o *Influx) write(b []byte) error {
+	req, err := http.NewRequestWithContext(o.ctx, http.MethodPost, o.url, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}

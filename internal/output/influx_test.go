@@ -107,3 +107,50 @@ func TestInfluxErrors(t *testing.T) {
 		t.Errorf("Close: %v, want %q (one line, counted, with the server's answer)", err, want)
 	}
 }
+
+// TestInfluxSlowServerDoesNotHoldTheTick: writes leave from their own
+// goroutine, so ticks return while the server has not answered any of
+// them; once it answers, Close writes every second, in order.
+func TestInfluxSlowServerDoesNotHoldTheTick(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var answered, reqs int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		<-release
+		mu.Lock()
+		answered++
+		reqs += strings.Count(string(body), "http_reqs ")
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	reg := metrics.NewRegistry()
+	start := time.Unix(1800000000, 0)
+	reg.Start(start, 0)
+	o, err := NewInflux(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sec := range 5 {
+		reg.Shard(0).Add(reg.Builtin.HTTPReqs, nil, 1)
+		now := start.Add(time.Duration(sec)*time.Second + 500*time.Millisecond)
+		reg.Tick(now)
+		if err := o.Tick(reg, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	early := answered
+	mu.Unlock()
+	if early != 0 {
+		t.Fatalf("%d writes answered before the server was released: the test cannot tell", early)
+	}
+	close(release) // every tick returned while the first write still waited
+	if err := o.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if reqs != 5 {
+		t.Errorf("%d http_reqs points written, want 5 (one per second)", reqs)
+	}
+}
