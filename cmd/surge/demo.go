@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,6 +32,9 @@ func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	export := fs.String("summary-export", "", "write the k6-compatible JSON summary to this file")
 	save := fs.String("save", ".surge/runs", "save the result to this directory, or this file if it ends in .json.gz")
 	noSave := fs.Bool("no-save", false, "do not save the result")
+	// surge run's flag, accepted alike; the demo's summary has no colors
+	// (the Go API's surge.Run prints plain text), so there is nothing to turn off.
+	fs.Bool("no-color", false, "no colors (also NO_COLOR)")
 	reportPath := fs.String("report", "", "write the self-contained HTML report to this file")
 	var outs listFlag
 	fs.Var(&outs, "out", "stream results: json=FILE, csv=PREFIX, prometheus=ADDR, prometheus-rw=URL, otlp=URL, influxdb=URL (repeatable; docs/outputs.md)")
@@ -64,6 +69,9 @@ func demoCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return err
 	}
 	if *reportPath != "" {
+		if err := os.MkdirAll(filepath.Dir(*reportPath), 0o755); err != nil { // as --save does
+			return fmt.Errorf("writing report: %w", err)
+		}
 		if err := res.WriteReport(*reportPath); err != nil {
 			return err
 		}

@@ -22,7 +22,7 @@ func init() {
 }
 
 // grpcFlags are surge grpc's own flags; the load, threshold and output
-// flags are surge run's.
+// flags are surge run's (defineGRPCRunFlags).
 type grpcFlags struct {
 	data, dataFile, protoset      string
 	protos, importPaths, metadata listFlag
@@ -59,17 +59,14 @@ func grpcCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	var f runFlags
 	var g grpcFlags
 	fs := newFlagSet("grpc")
-	f.define(fs)
+	f.method = "" // surge run's --method is the HTTP method; here it names the RPC
+	defineGRPCRunFlags(fs, &f)
 	g.define(fs)
-	// surge run's --method is the HTTP method; here it names the RPC.
-	f.method = ""
-	m := fs.Lookup("method")
-	m.DefValue, m.Usage = "", "the method to call, pkg.Service/Method (required)"
 	if err := applyDefaults(fs, args, os.Getenv); err != nil {
 		return err
 	}
 	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+		return httpOnlyFlagError(err)
 	}
 	cfg, closeConns, err := g.config(ctx, fs, &f)
 	if err != nil {
@@ -77,6 +74,75 @@ func grpcCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	defer closeConns()
 	return execute(ctx, stdout, stderr, &f, cfg)
+}
+
+// httpOnlyFlags are surge run's flags that mean nothing to a gRPC call,
+// with what to use instead. surge grpc neither lists nor accepts them.
+var httpOnlyFlags = map[string]string{
+	"url":                  "surge grpc takes ADDR (host:port)",
+	"X":                    "--method names the RPC, pkg.Service/Method",
+	"body":                 "the request is --data JSON",
+	"body-file":            "the request is --data-file FILE",
+	"name":                 "requests are named by their method",
+	"keep-response-bodies": "replies are never decoded",
+	"h2c":                  "gRPC over h2c is --plaintext",
+	"no-http2":             "gRPC is always HTTP/2",
+	"include-tag":          "it selects tasks of a script",
+	"exclude-tag":          "it selects tasks of a script",
+}
+
+// grpcUsage is what surge run's flags that surge grpc shares mean there,
+// when that differs from surge run's wording.
+var grpcUsage = map[string]string{
+	"method":    "the method to call, pkg.Service/Method (required)",
+	"header":    "request metadata 'key: value' (repeatable; same as --metadata)",
+	"H":         "shorthand for --header",
+	"timeout":   "deadline of each call",
+	"threshold": "pass/fail criterion 'METRIC: EXPR', e.g. 'grpc_req_duration: p(95)<500' (repeatable)",
+}
+
+// defineGRPCRunFlags defines on fs the flags of surge run that apply to a
+// gRPC test (load, thresholds, output, TLS verification), bound to f, with
+// their gRPC meanings.
+func defineGRPCRunFlags(fs *flag.FlagSet, f *runFlags) {
+	all := newFlagSet("run")
+	def := f.method
+	f.define(all)
+	f.method = def
+	all.VisitAll(func(fl *flag.Flag) {
+		if _, http := httpOnlyFlags[fl.Name]; http {
+			return
+		}
+		usage := fl.Usage
+		if u, ok := grpcUsage[fl.Name]; ok {
+			usage = u
+		}
+		fs.Var(fl.Value, fl.Name, usage) // the default is the value's current one
+	})
+}
+
+// httpOnlyFlagError turns "flag provided but not defined" for one of surge
+// run's HTTP flags into a line that says what surge grpc uses instead.
+func httpOnlyFlagError(err error) error {
+	const undefined = "flag provided but not defined: -"
+	msg := err.Error()
+	i := strings.Index(msg, undefined)
+	if i < 0 {
+		return err
+	}
+	name := strings.Fields(msg[i+len(undefined):])
+	if len(name) == 0 {
+		return err
+	}
+	hint, ok := httpOnlyFlags[name[0]]
+	if !ok {
+		return err
+	}
+	dash := "--"
+	if len(name[0]) == 1 {
+		dash = "-"
+	}
+	return usageErrorf("%s%s is a flag of surge run (HTTP) and has no meaning here: %s", dash, name[0], hint)
 }
 
 // config connects, loads the schema, prepares the request and builds the
@@ -89,9 +155,6 @@ func (g *grpcFlags) config(ctx context.Context, fs *flag.FlagSet, f *runFlags) (
 	addr := fs.Arg(0)
 	if f.method == "" {
 		return runner.Config{}, none, usageErrorf("give the method to call: --method pkg.Service/Method")
-	}
-	if f.url != "" {
-		return runner.Config{}, none, usageErrorf("--url is for surge run; surge grpc takes ADDR")
 	}
 	if g.connections < 1 {
 		return runner.Config{}, none, usageErrorf("--connections must be at least 1")

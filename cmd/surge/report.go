@@ -19,10 +19,14 @@ func init() {
 	}
 }
 
-// writeReportFile writes the HTML report next to path and renames it into
-// place, so a reader never sees half a report and a failed run leaves the
+// writeReportFile writes the HTML report next to path (creating its
+// directory) and renames it into place, so a reader never sees half a report and a failed run leaves the
 // previous report intact.
 func writeReportFile(path string, sum *report.Summary, reg *metrics.Registry, o htmlreport.Options) error {
+	// A missing directory is created, as --save does.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("creating %q: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".surge-report-*.html")
 	if err != nil {
 		return fmt.Errorf("creating %q: %w", path, err)

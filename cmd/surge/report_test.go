@@ -79,7 +79,13 @@ func TestReportFromRun(t *testing.T) {
 
 func TestReportWriteErrors(t *testing.T) {
 	srv := reportServer(t)
-	missing := filepath.Join(t.TempDir(), "no", "such", "dir", "r.html")
+	// a missing directory is created (as --save does); one under a regular
+	// file cannot be
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(file, "r.html")
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), &out, &errb, []string{"run", "--url", srv.URL, "-i", "1", "--report", missing, "--quiet", "--no-summary"})
 	if code != ExitError {

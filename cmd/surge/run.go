@@ -173,6 +173,9 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return err
 	}
 	if err := parseFlags(fs, args, stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // --grpc is cut from args above, so it is no flag of fs
+			fmt.Fprintln(stdout, "  -grpc ADDR\n    \ta gRPC quick test instead: surge run --grpc ADDR … is surge grpc ADDR … (see surge grpc -h)")
+		}
 		return err
 	}
 	if fs.NArg() > 0 {

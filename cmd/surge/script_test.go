@@ -137,7 +137,7 @@ func TestScriptErrors(t *testing.T) {
 			`exec "nope" is not an exported function`},
 		{"bad threshold", "th.js", "export const options = { thresholds: { http_req_duration: ['p(95<1'] } };\nexport default function () {}\n", nil, ExitScript,
 			"options.thresholds:"},
-		{"missing file", "", "", nil, ExitError, "reading script"},
+		{"missing file", "", "", nil, ExitUsage, "missing.js: no such script"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
