@@ -159,18 +159,43 @@ func TestCSVHistoryEndsWithTheTotal(t *testing.T) {
 			}
 			want := strconv.Itoa(tc.want)
 			stats := readCSV(t, prefix+"_stats.csv")
-			if agg := stats[len(stats)-1]; agg[1] != "Aggregated" || agg[2] != want {
+			agg := stats[len(stats)-1]
+			if agg[csvCol(t, stats[0], "Name")] != "Aggregated" || agg[csvCol(t, stats[0], "Request Count")] != want {
 				t.Errorf("_stats.csv last row %q, want Aggregated with %s requests", agg, want)
+			}
+			// every row's percentiles, 50% to 100%, are numbers in order
+			for _, row := range stats[1:] {
+				prev := -1.0
+				for _, p := range []string{"50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%"} {
+					v, err := strconv.ParseFloat(row[csvCol(t, stats[0], p)], 64)
+					if err != nil || v < prev {
+						t.Errorf("_stats.csv row %q: %s not a number at least the previous percentile (%v)", row, p, prev)
+					}
+					prev = v
+				}
 			}
 			hist := readCSV(t, prefix+"_stats_history.csv")
 			if len(hist) < 2 {
 				t.Fatalf("_stats_history.csv has no rows:\n%q", hist)
 			}
-			if last := hist[len(hist)-1]; last[10] != want {
-				t.Errorf("_stats_history.csv last Total Request Count %s, want %s (the _stats.csv total)\n%s", last[10], want, strings.Join(flat(hist), "\n"))
+			total := csvCol(t, hist[0], "Total Request Count")
+			if last := hist[len(hist)-1]; last[total] != want {
+				t.Errorf("_stats_history.csv last Total Request Count %s, want %s (the _stats.csv total)\n%s", last[total], want, strings.Join(flat(hist), "\n"))
 			}
 		})
 	}
+}
+
+// csvCol is the index of the column named name in a CSV header.
+func csvCol(t *testing.T, header []string, name string) int {
+	t.Helper()
+	for i, h := range header {
+		if h == name {
+			return i
+		}
+	}
+	t.Fatalf("no column %q in %q", name, header)
+	return -1
 }
 
 func flat(rows [][]string) []string {
