@@ -331,8 +331,7 @@ func TestReportEmptyRun(t *testing.T) {
 // its old points into buckets charts every second still, with the same
 // requests in all and the users it had.
 func TestTimelineOfMergedPoints(t *testing.T) {
-	defer func(r, o int) { metrics.RecentSeconds, metrics.OldBuckets = r, o }(metrics.RecentSeconds, metrics.OldBuckets)
-	metrics.RecentSeconds, metrics.OldBuckets = 60, 30
+	defer metrics.SetRetention(60, 30)()
 	const seconds = 600
 	_, reg := syntheticRun(seconds, 0, -1)
 	series := reg.Series()

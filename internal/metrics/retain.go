@@ -136,3 +136,13 @@ func mod(a, b int) int {
 	}
 	return m
 }
+
+// SetRetention sets RecentSeconds and OldBuckets, for a test that needs
+// merges within a short run, and returns what restores them:
+//
+//	defer metrics.SetRetention(20, 10)()
+func SetRetention(recent, old int) (restore func()) {
+	r, o := RecentSeconds, OldBuckets
+	RecentSeconds, OldBuckets = recent, old
+	return func() { RecentSeconds, OldBuckets = r, o }
+}

@@ -12,8 +12,7 @@ import (
 // and never mix warm-up with measured seconds.
 func TestLongRunPointsBounded(t *testing.T) {
 	const seconds = 5000
-	defer func(r, o int) { RecentSeconds, OldBuckets = r, o }(RecentSeconds, OldBuckets)
-	RecentSeconds, OldBuckets = 40, 20
+	defer SetRetention(40, 20)()
 	budget := PointBudget()
 	r := NewRegistry()
 	start := time.Unix(1000, 0)

@@ -13,8 +13,7 @@ import (
 // merged into buckets still gives compare per-second request counts (a
 // bucket's count divided by its seconds), and reads back with its buckets.
 func TestPerSecondOfMergedPoints(t *testing.T) {
-	defer func(r, o int) { metrics.RecentSeconds, metrics.OldBuckets = r, o }(metrics.RecentSeconds, metrics.OldBuckets)
-	metrics.RecentSeconds, metrics.OldBuckets = 30, 20
+	defer metrics.SetRetention(30, 20)()
 	reg := metrics.NewRegistry()
 	start := time.Unix(1000, 0)
 	reg.Start(start, 0)
