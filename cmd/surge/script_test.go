@@ -133,6 +133,8 @@ func TestScriptErrors(t *testing.T) {
 		{"no default", "nodef.js", "export function x() {}\n", nil, ExitScript, "nothing to run"},
 		{"bad executor", "exec.js", "export const options = { scenarios: { a: { executor: 'constant-vu' } } };\nexport default function () {}\n", nil, ExitScript,
 			`unknown executor "constant-vu"`},
+		{"negative timeUnit", "tu.js", "export const options = { scenarios: { a: { executor: 'constant-arrival-rate', rate: 1, timeUnit: '-1s', duration: '1s', preAllocatedVUs: 1 } } };\nexport default function () {}\n", nil, ExitScript,
+			`timeUnit -1s: want a positive duration`},
 		{"bad exec", "exec2.js", "export const options = { scenarios: { a: { executor: 'constant-vus', duration: '1s', exec: 'nope' } } };\nexport default function () {}\n", nil, ExitScript,
 			`exec "nope" is not an exported function`},
 		{"bad threshold", "th.js", "export const options = { thresholds: { http_req_duration: ['p(95<1'] } };\nexport default function () {}\n", nil, ExitScript,

@@ -183,6 +183,9 @@ func (o *Options) ShortcutExecutor() engine.Executor {
 
 // executor builds one scenario's executor.
 func (sc ScenarioOption) executor() (engine.Executor, error) {
+	if sc.TimeUnit < 0 && strings.HasSuffix(sc.Executor, "arrival-rate") {
+		return nil, fmt.Errorf("timeUnit %s: want a positive duration, such as \"1s\" or \"1m\" (the rate is iterations per timeUnit)", time.Duration(sc.TimeUnit))
+	}
 	switch sc.Executor {
 	case "constant-vus":
 		return engine.ConstantVUs{VUs: max(sc.VUs, 1), Duration: time.Duration(sc.Duration)}, nil

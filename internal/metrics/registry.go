@@ -308,7 +308,9 @@ func (r *Registry) Total(m *Metric, filter ...Tag) *Agg {
 // Duration is the time from the start to the last tick.
 func (r *Registry) Duration(now time.Time) time.Duration { return now.Sub(r.StartTime()) }
 
-// Reset drops every total and point, as Locust's "reset statistics".
+// Reset drops every total (warm-up included) and the error log, as
+// Locust's "reset statistics"; the one-second points stay, so charts keep
+// the run's history.
 func (r *Registry) Reset(now time.Time) {
 	r.Tick(now)
 	r.mu.Lock()
