@@ -214,8 +214,12 @@ func checkScript(s *js.Script, f *runFlags) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Scenarios(override, f.gracefulStop); err != nil {
+	scens, err := s.Scenarios(override, f.gracefulStop)
+	if err != nil {
 		return scriptErr(err)
+	}
+	if err := runner.CheckWarmup(scens, f.warmup); err != nil {
+		return withCode(ExitUsage, err)
 	}
 	if _, err := s.Options.ThresholdList(); err != nil {
 		return withCode(ExitScript, err)
@@ -387,8 +391,12 @@ func masterBundle(fs *flag.FlagSet, f *runFlags) (*cluster.Bundle, error) {
 	case f.url == "":
 		return nil, usageErrorf("nothing to run: give --url URL or a script")
 	default:
-		if _, err := f.quickConfig(); err != nil {
+		cfg, err := f.quickConfig()
+		if err != nil {
 			return nil, err
+		}
+		if err := runner.CheckWarmup(cfg.Scenarios, f.warmup); err != nil {
+			return nil, withCode(ExitUsage, err)
 		}
 	}
 	b.Seal()

@@ -417,6 +417,7 @@ func TestClusterBadInput(t *testing.T) {
 		{[]string{"master", "--token", "t", "--url", "http://x/", "--profile-url", "http://x/debug/pprof"}, "surge profile record"},
 		{[]string{"master", "--token", "t", "--url", "http://x/", "--pg", "postgres://x/db"}, "surge db top"},
 		{[]string{"master", "--token", "t", "--url", "http://x/", "--pg-explain"}, "--pg-explain do not work with surge master"},
+		{[]string{"master", "--token", "t", "--url", "http://127.0.0.1:1/", "-d", "2s", "--warmup", "5s"}, "--warmup 5s is not shorter than the test (2s)"},
 		{[]string{"worker", "--token", "t"}, "--master HOST:PORT is required"},
 		{[]string{"worker", "--master", "127.0.0.1:1"}, "--token is required"},
 		{[]string{"worker", "--master", "127.0.0.1:1", "--token", "t", "extra"}, `unexpected argument "extra"`},
@@ -849,5 +850,16 @@ export function teardown(data) { http.post(base + '/teardown', JSON.stringify(da
 	}
 	if s, good := srv.setups.Load(), srv.good.Load(); s != 1 || good != work {
 		t.Errorf("setup ran %d times; %d of %d requests carried its data", s, good, work)
+	}
+}
+
+// TestClusterScriptWarmupRefused: a master whose script lasts a fixed 1s
+// refuses a --warmup of 5s before any worker joins, as surge run does.
+func TestClusterScriptWarmupRefused(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	path := writeTestScript(t, "short.js", "export const options = { vus: 1, duration: '1s' };\nexport default function () {}\n")
+	code := Main(context.Background(), &stdout, &stderr, []string{"master", "--token", "t", "--listen", "127.0.0.1:0", "--no-save", "--warmup", "5s", path})
+	if code != ExitUsage || !strings.Contains(stderr.String(), "--warmup 5s is not shorter than the test (1s)") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want %d and one line about the warm-up", code, stderr.String(), ExitUsage)
 	}
 }
