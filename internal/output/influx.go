@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/surgeload/surge/internal/metrics"
@@ -38,9 +37,7 @@ type Influx struct {
 	cancel context.CancelFunc
 
 	// a failed write does not stop the run; Close reports them in one line
-	mu                 sync.Mutex
-	attempts, failures int
-	firstErr           error
+	sent sendLog
 }
 
 const (
@@ -98,12 +95,7 @@ func (o *Influx) Close(*report.Summary) error {
 		<-o.done
 	}
 	o.cancel()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.failures == 0 {
-		return nil
-	}
-	return fmt.Errorf("influxdb output: %d of %d writes failed, the first: %w", o.failures, o.attempts, o.firstErr)
+	return o.sent.err("influxdb output", "writes")
 }
 
 // enqueue hands b to the writer; when maxQueuedWrites wait already, the
@@ -120,7 +112,7 @@ func (o *Influx) enqueue(b []byte) {
 		}
 		select {
 		case <-o.queue:
-			o.count(errQueueFull)
+			o.sent.add(errQueueFull)
 		default:
 		}
 	}
@@ -132,19 +124,7 @@ var errQueueFull = fmt.Errorf("more than %d seconds of points waited for the ser
 func (o *Influx) loop() {
 	defer close(o.done)
 	for b := range o.queue {
-		o.count(o.write(b))
-	}
-}
-
-func (o *Influx) count(err error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.attempts++
-	if err != nil {
-		o.failures++
-		if o.firstErr == nil {
-			o.firstErr = err
-		}
+		o.sent.add(o.write(b))
 	}
 }
 

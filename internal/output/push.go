@@ -23,14 +23,43 @@ type pusher[T any] struct {
 	name string // "otlp output", for errors
 	send func(ctx context.Context, payload T) error
 
-	mu       sync.Mutex
-	pending  *T
-	wake     chan struct{}
-	done     chan struct{}
-	closed   bool
-	attempts int
-	failures int
-	firstErr error
+	mu      sync.Mutex
+	pending *T
+	wake    chan struct{}
+	done    chan struct{}
+	closed  bool
+	sent    sendLog
+}
+
+// sendLog counts an exporter's sends and keeps the first failure, for
+// the one line its Close reports; it is safe for concurrent use.
+type sendLog struct {
+	mu               sync.Mutex
+	attempts, failed int
+	first            error
+}
+
+func (l *sendLog) add(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.attempts++
+	if err != nil {
+		l.failed++
+		if l.first == nil {
+			l.first = err
+		}
+	}
+}
+
+// err is nil when every send went through, else "NAME: N of M SENDS
+// failed, the first: …".
+func (l *sendLog) err(name, sends string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %d of %d %s failed, the first: %w", name, l.failed, l.attempts, sends, l.first)
 }
 
 func newPusher[T any](name string, send func(context.Context, T) error) *pusher[T] {
@@ -74,16 +103,7 @@ func (p *pusher[T]) loop() {
 func (p *pusher[T]) push(payload T) {
 	ctx, cancel := context.WithTimeout(context.Background(), pushTimeout)
 	defer cancel()
-	err := p.send(ctx, payload)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.attempts++
-	if err != nil {
-		p.failures++
-		if p.firstErr == nil {
-			p.firstErr = err
-		}
-	}
+	p.sent.add(p.send(ctx, payload))
 }
 
 // close sends the snapshot still waiting (the final tick's), stops the
@@ -100,10 +120,5 @@ func (p *pusher[T]) close() error {
 		}
 	}
 	<-p.done
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.failures == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s: %d of %d pushes failed, the first: %w", p.name, p.failures, p.attempts, p.firstErr)
+	return p.sent.err(p.name, "pushes")
 }
